@@ -1,0 +1,60 @@
+import process from 'node:process';
+import { Command, CommanderError } from 'commander';
+import { EXIT, getExitCode, InternalError, ToolError, UserError } from './errors.ts';
+import { installInterruptHandler } from './interrupt.ts';
+import { log, setLogLevel } from './log.ts';
+import { PIKUBE_VERSION } from './version.ts';
+import { registerDoctorCommand } from './commands/doctor.ts';
+
+// The command table; each command lives in src/commands/ and only orchestrates library calls.
+function makeProgram(): Command {
+  const program = new Command('pikube')
+    .description('turn a stock Raspberry Pi OS image into a card that boots straight into running Kubernetes')
+    .version(PIKUBE_VERSION, '-V, --version')
+    .option('-v, --verbose', 'print every external command pikube runs')
+    .option('-q, --quiet', 'print only warnings and errors')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  program.hook('preAction', (command) => {
+    const options = command.optsWithGlobals() as { verbose?: boolean; quiet?: boolean };
+    setLogLevel(options.verbose ? 'verbose' : options.quiet ? 'quiet' : 'normal');
+  });
+  registerDoctorCommand(program);
+  return program;
+}
+
+// Prints an error the way its kind deserves: a hint for the user, the tool's words, a report request for a bug.
+function reportError(error: unknown): void {
+  if (error instanceof UserError) {
+    log.error(error.message);
+    if (error.hint) log.info(`  hint: ${error.hint}`);
+  } else if (error instanceof ToolError) {
+    log.error(error.message);
+    if (error.hint) log.info(`  hint: ${error.hint}`);
+  } else if (error instanceof Error && error.name === 'InterruptedError') {
+    log.error('interrupted: nothing was written; temporary files and devices were released');
+  } else if (error instanceof Error && getExitCode(error) === EXIT.tool) {
+    log.error(`${error.message}${'code' in error && error.code === 'ENOSPC' ? '\n  hint: the disk is full: free space or choose another --output' : ''}`);
+  } else {
+    const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    log.error(`this is a bug in pikube ${PIKUBE_VERSION} (node ${process.version}), please report it with this text:\n${detail.replaceAll(process.cwd(), '<cwd>')}`);
+  }
+}
+
+// The only place that calls process.exit.
+async function main(argv: string[]): Promise<never> {
+  installInterruptHandler(() => process.exit(EXIT.interrupted));
+  const program = makeProgram();
+  try {
+    await program.parseAsync(argv);
+    process.exit(typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      process.exit(error.exitCode === 0 ? EXIT.ok : EXIT.user);
+    }
+    reportError(error);
+    process.exit(getExitCode(error instanceof InternalError ? error : error));
+  }
+}
+
+await main(process.argv);

@@ -1,0 +1,36 @@
+// Every host tool pikube runs, who provides it and which commands need it: the one table
+// that `pikube doctor` prints and that every command checks before it starts work.
+export interface Requirement {
+  tool: string;
+  debian: string;
+  homebrew: string;
+  // Arguments that make the tool print its version, and how to find the number in that output.
+  versionArgs: string[];
+  versionPattern: RegExp;
+  minVersion?: string;
+  commands: string[];
+  // Only some runs need it (e.g. --backend mount); doctor still lists it.
+  optional?: string;
+}
+
+export const REQUIREMENTS: readonly Requirement[] = [
+  { tool: 'sfdisk', debian: 'fdisk', homebrew: 'util-linux', versionArgs: ['--version'], versionPattern: /(\d+\.\d+(?:\.\d+)?)/, minVersion: '2.32', commands: ['build', 'inspect'] },
+  { tool: 'mcopy', debian: 'mtools', homebrew: 'mtools', versionArgs: ['--version'], versionPattern: /(\d+\.\d+\.\d+)/, minVersion: '4.0.18', commands: ['build', 'inspect'] },
+  { tool: 'mmd', debian: 'mtools', homebrew: 'mtools', versionArgs: ['--version'], versionPattern: /(\d+\.\d+\.\d+)/, commands: ['build'] },
+  { tool: 'mdir', debian: 'mtools', homebrew: 'mtools', versionArgs: ['--version'], versionPattern: /(\d+\.\d+\.\d+)/, commands: ['build', 'inspect'] },
+  { tool: 'mtype', debian: 'mtools', homebrew: 'mtools', versionArgs: ['--version'], versionPattern: /(\d+\.\d+\.\d+)/, commands: ['build', 'inspect'] },
+  { tool: 'minfo', debian: 'mtools', homebrew: 'mtools', versionArgs: ['--version'], versionPattern: /(\d+\.\d+\.\d+)/, commands: ['inspect'] },
+  { tool: 'debugfs', debian: 'e2fsprogs', homebrew: 'e2fsprogs', versionArgs: ['-V'], versionPattern: /(\d+\.\d+(?:\.\d+)?)/, minVersion: '1.45.0', commands: ['build', 'inspect'] },
+  { tool: 'dumpe2fs', debian: 'e2fsprogs', homebrew: 'e2fsprogs', versionArgs: ['-V'], versionPattern: /(\d+\.\d+(?:\.\d+)?)/, commands: ['build', 'inspect'] },
+  { tool: 'e2fsck', debian: 'e2fsprogs', homebrew: 'e2fsprogs', versionArgs: ['-V'], versionPattern: /(\d+\.\d+(?:\.\d+)?)/, commands: ['build'] },
+  { tool: 'resize2fs', debian: 'e2fsprogs', homebrew: 'e2fsprogs', versionArgs: [], versionPattern: /resize2fs (\d+\.\d+(?:\.\d+)?)/, commands: ['build'] },
+  { tool: 'fsck.fat', debian: 'dosfstools', homebrew: 'dosfstools', versionArgs: ['--help'], versionPattern: /fsck\.fat (\d+\.\d+(?:\.\d+)?)/, commands: ['build'], optional: 'checks the boot partition after a build' },
+  { tool: 'losetup', debian: 'mount', homebrew: '(Linux only)', versionArgs: ['--version'], versionPattern: /(\d+\.\d+(?:\.\d+)?)/, commands: ['build'], optional: 'only for --backend mount (root)' },
+  { tool: 'mount', debian: 'mount', homebrew: '(Linux only)', versionArgs: ['--version'], versionPattern: /(\d+\.\d+(?:\.\d+)?)/, commands: ['build'], optional: 'only for --backend mount (root)' },
+  { tool: 'umount', debian: 'mount', homebrew: '(Linux only)', versionArgs: ['--version'], versionPattern: /(\d+\.\d+(?:\.\d+)?)/, commands: ['build'], optional: 'only for --backend mount (root)' },
+];
+
+// Looks a tool up by the name it is run as.
+export function findRequirement(tool: string): Requirement | undefined {
+  return REQUIREMENTS.find((requirement) => requirement.tool === tool);
+}
