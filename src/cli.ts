@@ -1,10 +1,13 @@
 import process from 'node:process';
 import { Command, CommanderError } from 'commander';
-import { EXIT, getExitCode, InternalError, ToolError, UserError } from './errors.ts';
+import { EXIT, getExitCode, ToolError, UserError } from './errors.ts';
 import { installInterruptHandler } from './interrupt.ts';
 import { log, setLogLevel } from './log.ts';
 import { PIKUBE_VERSION } from './version.ts';
+import { registerBuildCommand } from './commands/build.ts';
 import { registerDoctorCommand } from './commands/doctor.ts';
+import { registerInspectCommand } from './commands/inspect.ts';
+import { registerPlanCommand } from './commands/plan.ts';
 
 // The command table; each command lives in src/commands/ and only orchestrates library calls.
 function makeProgram(): Command {
@@ -19,6 +22,9 @@ function makeProgram(): Command {
     const options = command.optsWithGlobals() as { verbose?: boolean; quiet?: boolean };
     setLogLevel(options.verbose ? 'verbose' : options.quiet ? 'quiet' : 'normal');
   });
+  registerBuildCommand(program);
+  registerPlanCommand(program);
+  registerInspectCommand(program);
   registerDoctorCommand(program);
   return program;
 }
@@ -53,7 +59,7 @@ async function main(argv: string[]): Promise<never> {
       process.exit(error.exitCode === 0 ? EXIT.ok : EXIT.user);
     }
     reportError(error);
-    process.exit(getExitCode(error instanceof InternalError ? error : error));
+    process.exit(getExitCode(error));
   }
 }
 

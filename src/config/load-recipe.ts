@@ -1,0 +1,91 @@
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
+import { UserError } from '../errors.ts';
+import { suggest } from './did-you-mean.ts';
+import { KNOWN_KEYS, recipeSchema, type Recipe } from './schema.ts';
+
+export interface LoadedRecipe {
+  recipe: Recipe;
+  // The folder relative paths in the recipe are read from.
+  directory: string;
+  path: string;
+  text: string;
+}
+
+// Reads and validates a recipe, reporting every problem at once with its YAML path and line.
+export async function loadRecipe(path: string): Promise<LoadedRecipe> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new UserError(`cannot read the recipe ${path}${code === 'ENOENT' ? ': no such file' : `: ${(error as Error).message}`}`,
+      'create pikube.yaml (see examples/ and the README), or point at one with -c FILE');
+  }
+  return { recipe: parseRecipe(text, path), directory: dirname(resolve(path)), path: resolve(path), text };
+}
+
+// Validation is separate from reading so tests and `plan` can check recipe text directly.
+export function parseRecipe(text: string, name = 'pikube.yaml'): Recipe {
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const problems: string[] = [];
+  for (const error of document.errors) {
+    const where = lineCounter.linePos(error.pos[0]);
+    problems.push(`line ${where.line}: ${error.message.split('\n')[0]}`);
+  }
+  if (problems.length > 0) throw recipeError(name, problems);
+  const data: unknown = document.toJS() ?? {};
+  const result = recipeSchema.safeParse(data);
+  if (result.success) return result.data;
+  for (const issue of result.error.issues) {
+    const path = issue.path.map((segment) => (typeof segment === 'symbol' ? String(segment) : segment));
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) problems.push(describeUnknownKey(document, lineCounter, path, key));
+      continue;
+    }
+    const line = lineOf(document, lineCounter, path);
+    problems.push(`${line ? `line ${line}: ` : ''}${formatPath(path) || '(top level)'}: ${issue.message}`);
+  }
+  throw recipeError(name, problems.sort((a, b) => lineNumber(a) - lineNumber(b)));
+}
+
+function lineNumber(problem: string): number {
+  return Number(/^line (\d+)/.exec(problem)?.[1] ?? 0);
+}
+
+function describeUnknownKey(document: Document, counter: LineCounter, path: Array<string | number>, key: string): string {
+  const keySet = KNOWN_KEYS[path.map((s) => (typeof s === 'number' ? '[]' : s)).join('.').replace('.[]', '[]')] ?? [];
+  const guess = suggest(key, keySet);
+  const line = lineOf(document, counter, [...path, key], true);
+  return `${line ? `line ${line}: ` : ''}${formatPath([...path, key])}: unknown key${guess ? ` (did you mean "${guess}"?)` : ''}`;
+}
+
+function lineOf(document: Document, counter: LineCounter, path: Array<string | number>, keyNode = false): number | undefined {
+  for (let depth = path.length; depth >= 0; depth--) {
+    const prefix = path.slice(0, depth);
+    if (keyNode && depth === path.length) {
+      const parent = prefix.length > 1 ? document.getIn(prefix.slice(0, -1), true) : document.contents;
+      if (isMap(parent)) {
+        const pair = parent.items.find((item) => isScalar(item.key) && item.key.value === prefix[prefix.length - 1]);
+        const range = isScalar(pair?.key) ? pair.key.range : undefined;
+        if (range) return counter.linePos(range[0]).line;
+      }
+      continue;
+    }
+    const node = depth === 0 ? document.contents : document.getIn(prefix, true);
+    const range = (node as { range?: [number, number, number] } | null)?.range;
+    if (range) return counter.linePos(range[0]).line;
+  }
+  return undefined;
+}
+
+function formatPath(path: Array<string | number>): string {
+  return path.map((segment, i) => (typeof segment === 'number' ? `[${segment}]` : `${i === 0 ? '' : '.'}${segment}`)).join('');
+}
+
+function recipeError(name: string, problems: string[]): UserError {
+  return new UserError(`${name} has ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n  ${problems.join('\n  ')}`,
+    'fix each line above; the README lists every recipe key');
+}

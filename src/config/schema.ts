@@ -1,0 +1,84 @@
+import { z } from 'zod';
+
+// Paths go to debugfs and mtools as quoted arguments: no quotes, backslashes or control characters.
+const imagePath = z.string()
+  .regex(/^\/[^"\\\u0000-\u001F]*$/, 'must be an absolute path (starting with /) without quotes, backslashes or control characters')
+  .refine((p) => !p.split('/').includes('..'), 'must not contain .. segments');
+
+// Modes are octal strings ("0644"); a bare YAML number like 644 or 0644 is read by its digits as octal too.
+const mode = z.union([z.string().regex(/^0?[0-7]{3,4}$/, 'must be an octal mode such as "0644"'), z.number().int()])
+  .transform((value, ctx) => {
+    const digits = typeof value === 'number' ? String(value) : value;
+    if (!/^0?[0-7]{3,4}$/.test(digits)) {
+      ctx.addIssue({ code: 'custom', message: 'must be an octal mode such as "0644"' });
+      return z.NEVER;
+    }
+    return Number.parseInt(digits, 8);
+  });
+
+const owner = z.string().regex(/^[a-z_][a-z0-9_-]*\$?(:[a-z_][a-z0-9_-]*\$?)?$|^\d+(:\d+)?$/, 'must be "user", "user:group" or "uid:gid"');
+
+const fileEntry = z.strictObject({
+  partition: z.enum(['boot', 'root']).default('root'),
+  path: imagePath,
+  content: z.string().optional(),
+  source: z.string().min(1).optional(),
+  symlink: z.string().min(1).optional(),
+  mode: mode.optional(),
+  owner: owner.optional(),
+}).superRefine((entry, ctx) => {
+  const kinds = ['content', 'source', 'symlink'].filter((key) => entry[key as 'content' | 'source' | 'symlink'] !== undefined);
+  if (kinds.length !== 1) {
+    ctx.addIssue({ code: 'custom', message: `give exactly one of content, source or symlink (got ${kinds.length === 0 ? 'none' : kinds.join(' and ')})` });
+  }
+  if (entry.partition === 'boot' && entry.symlink !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['symlink'], message: 'the boot partition is FAT, which has no symlinks' });
+  }
+  if (entry.partition === 'boot' && (entry.mode !== undefined || entry.owner !== undefined)) {
+    ctx.addIssue({ code: 'custom', path: [entry.mode !== undefined ? 'mode' : 'owner'], message: 'the boot partition is FAT, which has no modes or owners' });
+  }
+});
+
+const hostname = z.string().regex(/^(?=.{1,63}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?$/, 'must be 1-63 lower-case letters, digits and inner hyphens (RFC 1123)');
+
+const user = z.strictObject({
+  name: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'must be a Linux user name: lower-case letters, digits, _ and -, at most 32'),
+  password: z.string().min(1).optional(),
+  passwordHash: z.string().regex(/^\$(1|5|6|y|2[aby])\$/, 'must be a crypt(3) hash such as one from `openssl passwd -6`').optional(),
+  sshAuthorizedKeys: z.array(z.string().regex(/^(ssh-|ecdsa-|sk-)\S+ \S+/, 'must be an OpenSSH public key line ("ssh-ed25519 AAAA… comment")')).default([]),
+}).refine((u) => !(u.password && u.passwordHash), { message: 'give password or passwordHash, not both' });
+
+const wifi = z.strictObject({
+  ssid: z.string().min(1).max(32),
+  psk: z.string().min(8, 'a WPA passphrase has 8 to 63 characters').max(63, 'a WPA passphrase has 8 to 63 characters'),
+  country: z.string().regex(/^[A-Z]{2}$/, 'must be a two-letter ISO 3166 country code such as GB or DE (upper case)'),
+});
+
+const baseObject = z.strictObject({
+  source: z.string().min(1),
+  sha256: z.string().regex(/^[a-f0-9]{64}$/, 'must be 64 lower-case hex digits').optional(),
+  entry: z.string().min(1).optional(),
+});
+
+// The recipe: everything `pikube build` needs to know, nothing it can find out for itself.
+export const recipeSchema = z.strictObject({
+  base: z.union([z.string().min(1), baseObject]),
+  hostname: hostname.optional(),
+  user: user.optional(),
+  wifi: wifi.optional(),
+  files: z.array(fileEntry).default([]),
+  overlay: z.string().min(1).optional(),
+  mirror: z.string().url().optional(),
+});
+
+export type Recipe = z.infer<typeof recipeSchema>;
+export type RecipeFile = Recipe['files'][number];
+
+// The keys each YAML map may hold, for "did you mean" on an unknown key.
+export const KNOWN_KEYS: Record<string, string[]> = {
+  '': Object.keys(recipeSchema.shape),
+  user: ['name', 'password', 'passwordHash', 'sshAuthorizedKeys'],
+  wifi: ['ssid', 'psk', 'country'],
+  base: ['source', 'sha256', 'entry'],
+  'files[]': ['partition', 'path', 'content', 'source', 'symlink', 'mode', 'owner'],
+};

@@ -1,0 +1,48 @@
+import type { BuildRecord } from '../plan/build-record.ts';
+import { BUILD_RECORD_PATH } from '../plan/build-record.ts';
+import type { ImageFacts } from '../plan/types.ts';
+import { readExtText } from '../tools/debugfs.ts';
+import { readImageFacts } from './read-facts.ts';
+
+export interface Inspection {
+  facts: ImageFacts;
+  buildRecord: BuildRecord | null;
+}
+
+// What an image is: its table and filesystems, its OS and architecture, and how pikube built it (if it did).
+export async function inspectImage(image: string): Promise<Inspection> {
+  const facts = await readImageFacts(image);
+  const text = await readExtText({ image, offset: facts.root.start * facts.table.sectorSize }, BUILD_RECORD_PATH);
+  let buildRecord: BuildRecord | null = null;
+  try {
+    buildRecord = text ? (JSON.parse(text) as BuildRecord) : null;
+  } catch {
+    buildRecord = null;
+  }
+  return { facts, buildRecord };
+}
+
+// The report `pikube inspect` prints for people.
+export function formatInspection({ facts, buildRecord }: Inspection): string {
+  const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+  const sector = facts.table.sectorSize;
+  const lines = [
+    `image: ${facts.path} (${mib(facts.size)})`,
+    `partition table: ${facts.table.label === 'dos' ? 'MBR' : 'GPT'}, disk id ${facts.table.id}, ${sector}-byte sectors`,
+  ];
+  for (const p of facts.table.partitions) {
+    const role = p.number === facts.boot.number ? `boot  FAT   label "${facts.boot.label}", ${mib(facts.boot.freeBytes)} free`
+      : p.number === facts.root.number ? `root  ext4  label "${facts.root.label}", ${mib(facts.root.freeBytes)} free` : '';
+    lines.push(`  #${p.number}  start ${p.start}  ${mib(p.size * sector).padStart(12)}  type ${p.type}  PARTUUID ${p.partuuid}  ${role}`);
+  }
+  lines.push(`os: ${facts.osRelease.PRETTY_NAME ?? 'unknown (no os-release)'}`);
+  lines.push(`architecture: ${facts.architecture}`);
+  lines.push(`first boot: ${facts.cloudInit ? 'cloud-init files on the boot partition' : 'no cloud-init seed'}${facts.networkManager ? ', NetworkManager' : ''}`);
+  if (buildRecord) {
+    lines.push(`built by pikube ${buildRecord.pikube} at ${buildRecord.builtAt}, recipe sha256 ${buildRecord.recipeSha256}`);
+    for (const input of buildRecord.inputs) lines.push(`  input ${input.role}: ${input.name} sha256 ${input.sha256}`);
+  } else {
+    lines.push('pikube build record: none');
+  }
+  return `${lines.join('\n')}\n`;
+}

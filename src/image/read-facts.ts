@@ -1,0 +1,129 @@
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { UserError } from '../errors.ts';
+import type { ImageFacts, PartitionFacts } from '../plan/types.ts';
+import { dumpExtFile, readExtText, statExtPaths, type ExtVolume } from '../tools/debugfs.ts';
+import { readExtSuperblock } from '../tools/dumpe2fs.ts';
+import { listFat, readFatFile, readFatInfo, type FatVolume } from '../tools/mtools.ts';
+import { readPartitionTable, type PartitionTable } from '../tools/sfdisk.ts';
+import { detectFilesystem } from './detect-filesystem.ts';
+import { readElfArchitecture } from './elf-arch.ts';
+
+export interface ImageLayout {
+  table: PartitionTable;
+  partitions: PartitionFacts[];
+  boot: PartitionFacts;
+  root: PartitionFacts;
+}
+
+// Finds the Raspberry Pi shape in any MBR or GPT image: a FAT boot partition and an ext4 root after it.
+export async function readLayout(image: string): Promise<ImageLayout> {
+  const info = await stat(image).catch(() => undefined);
+  if (!info?.isFile()) {
+    throw new UserError(`the base image ${image} ${info ? 'is not a regular file' : 'does not exist'}`, 'set `base:` in the recipe, or pass --base PATH, to a Raspberry Pi OS or Hypriot .img');
+  }
+  const table = await readPartitionTable(image);
+  const partitions = table.partitions.map((p) => ({
+    number: p.number, start: p.start, size: p.size, type: p.type,
+    partuuid: table.label === 'dos' ? `${table.id.replace(/^0x/, '')}-${String(p.number).padStart(2, '0')}` : (p.uuid ?? '').toLowerCase(),
+  }));
+  for (const p of partitions) {
+    if ((p.start + p.size) * table.sectorSize > info.size) {
+      throw new UserError(`partition ${p.number} of ${image} ends past the end of the file (${(p.start + p.size) * table.sectorSize} > ${info.size} bytes)`,
+        'the image is truncated or its partition table is corrupt: download or decompress it again');
+    }
+  }
+  const kinds = await Promise.all(partitions.map((p) => detectFilesystem(image, p.start * table.sectorSize)));
+  const boot = partitions.find((_, i) => kinds[i] === 'fat');
+  const root = partitions.find((p, i) => kinds[i] === 'ext' && (!boot || p.start > boot.start));
+  if (!boot || !root) {
+    const found = partitions.map((p, i) => `#${p.number} ${kinds[i]}`).join(', ') || 'no partitions';
+    throw new UserError(`${image} is not a Raspberry Pi style image: it needs a FAT boot partition and an ext4 root partition (found ${found})`,
+      'use a Raspberry Pi OS or Hypriot image, or check that the download is complete');
+  }
+  return { table, partitions, boot, root };
+}
+
+// Everything the plan may depend on, read without mounting: sizes, free space, users, OS, architecture.
+export async function readImageFacts(image: string): Promise<ImageFacts> {
+  const layout = await readLayout(image);
+  const { table, boot, root } = layout;
+  const info = await stat(image);
+  const fatVolume: FatVolume = { image, offset: boot.start * table.sectorSize };
+  const extVolume: ExtVolume = { image, offset: root.start * table.sectorSize };
+  const [fat, fatListing, superblock, cmdline] = await Promise.all([
+    readFatInfo(fatVolume), listFat(fatVolume), readExtSuperblock(extVolume), readFatFile(fatVolume, '/cmdline.txt'),
+  ]);
+  const [passwd, group, osRelease, architecture, markers] = await Promise.all([
+    readExtText(extVolume, '/etc/passwd'), readExtText(extVolume, '/etc/group'), readOsRelease(extVolume), readArchitecture(extVolume),
+    statExtPaths(extVolume, ['/usr/sbin/NetworkManager', '/etc/NetworkManager/system-connections', '/usr/bin/cloud-init']),
+  ]);
+  const lastEnd = Math.max(...layout.partitions.map((p) => p.start + p.size));
+  return {
+    path: image,
+    size: info.size,
+    table: { label: table.label, id: table.id, sectorSize: table.sectorSize, partitions: layout.partitions },
+    boot: { ...boot, freeBytes: fat.freeBytes, label: fat.label },
+    root: {
+      ...root,
+      freeBytes: Math.max(0, superblock.freeBlocks - superblock.reservedBlocks) * superblock.blockSize,
+      blockSize: superblock.blockSize,
+      freeInodes: superblock.freeInodes,
+      label: superblock.label,
+      isLast: root.start + root.size === lastEnd,
+    },
+    architecture: architecture ?? 'unknown',
+    osRelease,
+    users: parsePasswd(passwd ?? ''),
+    groups: parseGroup(group ?? ''),
+    cloudInit: ['/user-data', '/meta-data', '/network-config'].some((f) => fatListing.files.has(f)),
+    networkManager: markers.get('/usr/sbin/NetworkManager') !== undefined || markers.get('/etc/NetworkManager/system-connections') !== undefined,
+    ...(cmdline === undefined ? {} : { cmdline: cmdline.replace(/\n+$/, '') }),
+  };
+}
+
+async function readOsRelease(volume: ExtVolume): Promise<Record<string, string>> {
+  const text = (await readExtText(volume, '/usr/lib/os-release')) ?? (await readExtText(volume, '/etc/os-release')) ?? '';
+  const result: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const match = /^([A-Z_]+)=("?)(.*)\2$/.exec(line.trim());
+    if (match?.[1]) result[match[1]] = match[3] ?? '';
+  }
+  return result;
+}
+
+// The userland's architecture, from the ELF header of a binary every Debian-family image has.
+async function readArchitecture(volume: ExtVolume): Promise<string | undefined> {
+  const dir = await mkdtemp(join(tmpdir(), 'pikube-elf-'));
+  try {
+    for (const candidate of ['/usr/bin/env', '/bin/busybox', '/usr/bin/ls', '/bin/ls', '/sbin/init']) {
+      const target = join(dir, 'elf');
+      if (!(await dumpExtFile(volume, candidate, target))) continue;
+      const header = await readFile(target).catch(() => Buffer.alloc(0));
+      const architecture = readElfArchitecture(header.subarray(0, 64));
+      if (architecture) return architecture;
+    }
+    return undefined;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function parsePasswd(text: string): ImageFacts['users'] {
+  const users: ImageFacts['users'] = {};
+  for (const line of text.split('\n')) {
+    const [name, , uid, gid, , home] = line.split(':');
+    if (name && uid !== undefined && gid !== undefined) users[name] = { uid: Number(uid), gid: Number(gid), home: home ?? '' };
+  }
+  return users;
+}
+
+function parseGroup(text: string): ImageFacts['groups'] {
+  const groups: ImageFacts['groups'] = {};
+  for (const line of text.split('\n')) {
+    const [name, , gid] = line.split(':');
+    if (name && gid !== undefined) groups[name] = Number(gid);
+  }
+  return groups;
+}

@@ -1,0 +1,85 @@
+import { stringify } from 'yaml';
+import type { Recipe } from '../config/schema.ts';
+import type { FileEntry, ImageFacts, PlanEntry } from './types.ts';
+
+export interface IdentityInputs {
+  // Hashed on the host before planning (plain passwords never reach the image).
+  passwordHash?: string;
+  instanceId: string;
+}
+
+// Hostname, login user, SSH keys and Wi-Fi, written the way the base honours them: cloud-init NoCloud files on
+// the boot partition where the base reads them (Hypriot, Raspberry Pi OS trixie), plain files elsewhere.
+export function planIdentity(recipe: Recipe, facts: ImageFacts, inputs: IdentityInputs): PlanEntry[] {
+  const entries: PlanEntry[] = [];
+  if (recipe.hostname || recipe.user) {
+    entries.push(...(facts.cloudInit ? cloudInitEntries(recipe, inputs) : directEntries(recipe, inputs)));
+  }
+  if (recipe.wifi) entries.push(...wifiEntries(recipe.wifi, facts));
+  return entries;
+}
+
+function text(partition: 'boot' | 'root', path: string, body: string, mode: number, origin: string): FileEntry {
+  return { type: 'file', partition, path, mode, uid: 0, gid: 0, content: { kind: 'text', text: body }, origin };
+}
+
+function cloudInitEntries(recipe: Recipe, inputs: IdentityInputs): PlanEntry[] {
+  const config: Record<string, unknown> = {};
+  if (recipe.hostname) {
+    config.hostname = recipe.hostname;
+    config.manage_etc_hosts = true;
+  }
+  if (recipe.user) {
+    const user: Record<string, unknown> = {
+      name: recipe.user.name,
+      gecos: 'pikube user',
+      sudo: 'ALL=(ALL) NOPASSWD:ALL',
+      shell: '/bin/bash',
+      groups: 'users,adm,sudo,video',
+      lock_passwd: inputs.passwordHash === undefined,
+    };
+    if (inputs.passwordHash) user.passwd = inputs.passwordHash;
+    if (recipe.user.sshAuthorizedKeys.length > 0) user.ssh_authorized_keys = recipe.user.sshAuthorizedKeys;
+    config.users = [user];
+    config.ssh_pwauth = inputs.passwordHash !== undefined;
+  }
+  const metaData = { 'instance-id': inputs.instanceId, ...(recipe.hostname ? { 'local-hostname': recipe.hostname } : {}) };
+  return [
+    text('boot', '/user-data', `#cloud-config\n${stringify(config)}`, 0o644, 'recipe hostname/user (cloud-init)'),
+    text('boot', '/meta-data', stringify(metaData), 0o644, 'recipe hostname/user (cloud-init)'),
+  ];
+}
+
+function directEntries(recipe: Recipe, inputs: IdentityInputs): PlanEntry[] {
+  const entries: PlanEntry[] = [];
+  if (recipe.hostname) {
+    entries.push(text('root', '/etc/hostname', `${recipe.hostname}\n`, 0o644, 'recipe hostname'));
+    entries.push(text('root', '/etc/hosts', `127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\nff02::1\t\tip6-allnodes\nff02::2\t\tip6-allrouters\n\n127.0.1.1\t${recipe.hostname}\n`, 0o644, 'recipe hostname'));
+  }
+  if (recipe.user) {
+    if (inputs.passwordHash) entries.push(text('boot', '/userconf.txt', `${recipe.user.name}:${inputs.passwordHash}\n`, 0o644, 'recipe user (Raspberry Pi OS userconf)'));
+    if (recipe.user.sshAuthorizedKeys.length > 0) {
+      entries.push(text('boot', '/ssh', '', 0o644, 'recipe user.sshAuthorizedKeys (enables sshd)'));
+      entries.push(text('root', '/etc/ssh/sshd_config.d/50-pikube-keys.conf', 'AuthorizedKeysFile .ssh/authorized_keys /etc/ssh/authorized_keys/%u\n', 0o644, 'recipe user.sshAuthorizedKeys'));
+      entries.push(text('root', `/etc/ssh/authorized_keys/${recipe.user.name}`, `${recipe.user.sshAuthorizedKeys.join('\n')}\n`, 0o644, 'recipe user.sshAuthorizedKeys'));
+    }
+  }
+  return entries;
+}
+
+function wifiEntries(wifi: NonNullable<Recipe['wifi']>, facts: ImageFacts): PlanEntry[] {
+  if (facts.networkManager) {
+    const connection = [
+      '[connection]', 'id=pikube-wifi', 'type=wifi', 'autoconnect=true', '',
+      '[wifi]', 'mode=infrastructure', `ssid=${wifi.ssid}`, '',
+      '[wifi-security]', 'key-mgmt=wpa-psk', `psk=${wifi.psk}`, '',
+      '[ipv4]', 'method=auto', '', '[ipv6]', 'method=auto', '',
+    ].join('\n');
+    return [text('root', '/etc/NetworkManager/system-connections/pikube-wifi.nmconnection', connection, 0o600, 'recipe wifi (NetworkManager)')];
+  }
+  const supplicant = `ctrl_interface=DIR=/var/run/wpa_supplicant GROUP=netdev\nupdate_config=1\ncountry=${wifi.country}\n\nnetwork={\n\tssid=${JSON.stringify(wifi.ssid)}\n\tpsk=${JSON.stringify(wifi.psk)}\n}\n`;
+  return [
+    text('root', '/etc/wpa_supplicant/wpa_supplicant.conf', supplicant, 0o600, 'recipe wifi (wpa_supplicant)'),
+    text('root', '/etc/network/interfaces.d/wlan0', 'allow-hotplug wlan0\niface wlan0 inet dhcp\n    wpa-conf /etc/wpa_supplicant/wpa_supplicant.conf\n', 0o644, 'recipe wifi (ifupdown)'),
+  ];
+}

@@ -1,0 +1,94 @@
+// The plan is plain data: every entry pikube will write into each partition and every partition change.
+// It is printed by `pikube plan`, applied by src/image/apply-plan.ts, and never holds file contents of any size.
+
+export type PartitionRole = 'boot' | 'root';
+
+// Where a file's bytes come from: text held in the plan, or a host file read at apply time.
+export type ContentSource =
+  | { kind: 'text'; text: string }
+  | { kind: 'host'; path: string; size: number; sha256: string };
+
+export interface DirectoryEntry {
+  type: 'directory';
+  partition: PartitionRole;
+  path: string;
+  mode: number;
+  uid: number;
+  gid: number;
+  origin: string;
+  // Create when missing, but leave an existing directory's mode and owner alone (parents such as /etc).
+  ensure?: boolean;
+}
+
+export interface FileEntry {
+  type: 'file';
+  partition: PartitionRole;
+  path: string;
+  mode: number;
+  uid: number;
+  gid: number;
+  content: ContentSource;
+  origin: string;
+}
+
+export interface SymlinkEntry {
+  type: 'symlink';
+  partition: PartitionRole;
+  path: string;
+  target: string;
+  uid: number;
+  gid: number;
+  origin: string;
+}
+
+export type PlanEntry = DirectoryEntry | FileEntry | SymlinkEntry;
+
+export interface PartitionFacts {
+  number: number;
+  start: number;
+  size: number;
+  type: string;
+  partuuid: string;
+}
+
+// What acquire and inspection learned about the base image: the plan's only view of the outside world.
+export interface ImageFacts {
+  path: string;
+  size: number;
+  table: { label: 'dos' | 'gpt'; id: string; sectorSize: number; partitions: PartitionFacts[] };
+  boot: PartitionFacts & { freeBytes: number; label: string };
+  root: PartitionFacts & { freeBytes: number; blockSize: number; freeInodes: number; label: string; isLast: boolean };
+  architecture: string;
+  osRelease: Record<string, string>;
+  users: Record<string, { uid: number; gid: number; home: string }>;
+  groups: Record<string, number>;
+  cloudInit: boolean;
+  networkManager: boolean;
+  // The one line of cmdline.txt on the boot partition, when the base has one.
+  cmdline?: string;
+}
+
+export interface Growth {
+  partition: number;
+  fromBytes: number;
+  toBytes: number;
+  imageBytes: number;
+  reason: string;
+}
+
+export interface BuildInput {
+  role: string;
+  name: string;
+  sha256: string;
+  url?: string;
+}
+
+export interface Plan {
+  pikubeVersion: string;
+  recipeSha256: string;
+  base: { path: string; label: 'dos' | 'gpt'; diskId: string; architecture: string };
+  growth: Growth | null;
+  entries: PlanEntry[];
+  inputs: BuildInput[];
+  payloadBytes: { boot: number; root: number };
+}

@@ -1,0 +1,70 @@
+import { runTool } from './run.ts';
+
+// mtools addresses a FAT filesystem inside an image as FILE@@BYTEOFFSET; no mount, no root.
+export interface FatVolume {
+  image: string;
+  offset: number;
+}
+
+export interface FatListing {
+  directories: Set<string>;
+  files: Set<string>;
+}
+
+function target(volume: FatVolume): string {
+  return `${volume.image}@@${volume.offset}`;
+}
+
+function environment(extra: Record<string, string> = {}): Record<string, string> {
+  const env: Record<string, string> = { MTOOLS_SKIP_CHECK: '1', ...extra };
+  if (process.env.SOURCE_DATE_EPOCH) env.SOURCE_DATE_EPOCH = process.env.SOURCE_DATE_EPOCH;
+  return env;
+}
+
+// Lists every path on the volume once (lower-cased: FAT names are case-insensitive), so writers know what exists.
+export async function listFat(volume: FatVolume): Promise<FatListing> {
+  const result = await runTool('mdir', ['-/', '-b', '-a', '-i', target(volume), '::/'], { env: environment(), okExitCodes: [1] });
+  const directories = new Set<string>(['/']);
+  const files = new Set<string>();
+  for (const line of result.stdout.split('\n')) {
+    const entry = line.trim();
+    if (!entry.startsWith('::/')) continue;
+    const path = entry.slice(2).toLowerCase();
+    if (path.endsWith('/')) directories.add(path.replace(/\/+$/, '') || '/');
+    else files.add(path);
+  }
+  return { directories, files };
+}
+
+// Creates directories, parents first; mmd fails on an existing one, so callers pass only missing paths.
+export async function makeFatDirectories(volume: FatVolume, paths: readonly string[]): Promise<void> {
+  if (paths.length === 0) return;
+  await runTool('mmd', ['-i', target(volume), ...paths.map((p) => `::${p}`)], { env: environment() });
+}
+
+// Copies a host file in, replacing any file of the same name.
+export async function copyToFat(volume: FatVolume, source: string, destination: string): Promise<void> {
+  await runTool('mcopy', ['-o', '-i', target(volume), source, `::${destination}`], { env: environment() });
+}
+
+// Reads a small text file (cmdline.txt, user-data) from the volume; undefined when it is absent.
+export async function readFatFile(volume: FatVolume, path: string): Promise<string | undefined> {
+  const result = await runTool('mtype', ['-i', target(volume), `::${path}`], { env: environment(), okExitCodes: [1] });
+  return result.exitCode === 0 ? result.stdout : undefined;
+}
+
+export interface FatInfo {
+  label: string;
+  freeBytes: number;
+  type: string;
+}
+
+// Label, FAT type and free bytes for `inspect` and for the fit check of the boot partition.
+export async function readFatInfo(volume: FatVolume): Promise<FatInfo> {
+  const info = await runTool('minfo', ['-i', target(volume), '::'], { env: environment() });
+  const dir = await runTool('mdir', ['-i', target(volume), '::/'], { env: environment(), okExitCodes: [1] });
+  const label = /Volume in drive : is (.*)$/m.exec(dir.stdout)?.[1]?.trim() ?? '';
+  const free = /([\d ]+) bytes free/.exec(dir.stdout)?.[1]?.replace(/ /g, '') ?? '0';
+  const type = /disk type="(FAT\d+)/.exec(info.stdout)?.[1] ?? 'FAT';
+  return { label, freeBytes: Number(free), type };
+}

@@ -1,0 +1,62 @@
+import { UserError } from '../errors.ts';
+import { runTool } from './run.ts';
+
+export interface PartitionEntry {
+  number: number;
+  start: number;
+  size: number;
+  type: string;
+  uuid?: string;
+  name?: string;
+  bootable: boolean;
+}
+
+export interface PartitionTable {
+  label: 'dos' | 'gpt';
+  id: string;
+  sectorSize: number;
+  partitions: PartitionEntry[];
+}
+
+interface SfdiskJson {
+  partitiontable: {
+    label: string;
+    id: string;
+    sectorsize?: number;
+    partitions?: Array<{ node: string; start: number; size: number; type: string; uuid?: string; name?: string; bootable?: boolean }>;
+  };
+}
+
+// Reads an image's MBR or GPT; a file with no table is the user's problem, not a crash.
+export async function readPartitionTable(image: string): Promise<PartitionTable> {
+  const result = await runTool('sfdisk', ['--json', image], { okExitCodes: [1] });
+  if (result.exitCode !== 0 || !result.stdout.trim()) {
+    throw new UserError(`${image} has no partition table sfdisk can read${result.stderr.trim() ? ` (${result.stderr.trim()})` : ''}`,
+      'give a Raspberry Pi OS or Hypriot disk image (.img, or the archive it came in), not a single partition or another file');
+  }
+  const json = JSON.parse(result.stdout) as SfdiskJson;
+  const table = json.partitiontable;
+  if (table.label !== 'dos' && table.label !== 'gpt') {
+    throw new UserError(`${image} has a ${table.label} partition table`, 'pikube reads MBR (dos) and GPT images only');
+  }
+  return {
+    label: table.label,
+    id: table.id,
+    sectorSize: table.sectorsize ?? 512,
+    partitions: (table.partitions ?? []).map((p) => ({
+      number: Number(/(\d+)$/.exec(p.node)?.[1] ?? 0),
+      start: p.start,
+      size: p.size,
+      type: p.type,
+      uuid: p.uuid,
+      name: p.name,
+      bootable: Boolean(p.bootable),
+    })),
+  };
+}
+
+// Grows partition N to the end of the (already extended) image; sfdisk keeps the disk identifier and PARTUUIDs.
+export async function growPartitionToEnd(image: string, number: number, label: 'dos' | 'gpt'): Promise<void> {
+  if (label === 'gpt') await runTool('sfdisk', ['--quiet', '--no-reread', '--no-tell-kernel', '--relocate', 'gpt-bak-std', image]);
+  await runTool('sfdisk', ['--quiet', '--no-reread', '--no-tell-kernel', '-N', String(number), image], { input: ', +\n' });
+}
