@@ -7,7 +7,8 @@ import { copyRangeSparse } from '../tools/dd.ts';
 import { quote, runDebugfs, statExtPaths, type ExtInode } from '../tools/debugfs.ts';
 import { punchHole } from '../tools/fallocate.ts';
 import { growExt } from '../tools/resize2fs.ts';
-import type { ExtBackend, ExtTarget } from './backend.ts';
+import type { ExtBackend } from './backend.ts';
+import { resolveParentLinks } from './resolve-ext-paths.ts';
 import { verifyExtEntries } from './verify-entries.ts';
 
 const TYPE_BITS = { directory: 0o040000, file: 0o100000, symlink: 0o120000 } as const;
@@ -32,12 +33,21 @@ export const debugfsBackend: ExtBackend = {
     }
   },
 
-  async write(target, entries, hostPathOf) {
+  async write(target, planned, hostPathOf) {
     const volume = { image: target.image, offset: target.offset };
+    const resolved = await resolveParentLinks(volume, planned.map((e) => e.path));
+    const byPath = new Map<string, [PlanEntry, PlanEntry]>();
+    for (const entry of planned) {
+      const path = resolved.get(entry.path) ?? entry.path;
+      byPath.delete(path);
+      byPath.set(path, [{ ...entry, path }, entry]);
+    }
+    const entries = [...byPath.values()].map(([entry]) => entry);
+    const original = new Map([...byPath.values()]);
     const existing = await statExtPaths(volume, entries.map((e) => e.path));
-    const requests = entries.flatMap((entry) => requestsFor(entry, existing.get(entry.path), hostPathOf));
+    const requests = entries.flatMap((entry) => requestsFor(entry, existing.get(entry.path), (e) => hostPathOf(original.get(e) ?? e)));
     if (requests.length > 0) await runDebugfs(volume, requests, { write: true });
-    await verifyExtEntries(entries, await statExtPaths(volume, entries.map((e) => e.path)));
+    verifyExtEntries(entries, await statExtPaths(volume, entries.map((e) => e.path)));
   },
 };
 
@@ -45,6 +55,8 @@ export const debugfsBackend: ExtBackend = {
 // mkdir or symlink over an existing name, so existing names are removed or kept, never created twice.
 function requestsFor(entry: PlanEntry, existing: ExtInode | undefined, hostPathOf: (entry: PlanEntry) => string): string[] {
   const path = quote(entry.path);
+  // A parent that the base has as a symlink (/var/run -> /run, /bin -> usr/bin) is followed, not replaced.
+  if (entry.type === 'directory' && entry.ensure && existing?.type === 'symlink') return [];
   if (existing?.type === 'directory' && entry.type !== 'directory') throw kindConflict(entry, 'a directory');
   if (existing && existing.type !== 'directory' && entry.type === 'directory') throw kindConflict(entry, `a ${existing.type === 'regular' ? 'file' : existing.type}`);
   const owner = (e: PlanEntry) => [`sif ${path} uid ${e.uid}`, `sif ${path} gid ${e.gid}`];

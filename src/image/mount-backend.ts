@@ -69,6 +69,7 @@ function requireRoot(): void {
 async function writeEntry(root: string, entry: PlanEntry, hostPathOf: (entry: PlanEntry) => string): Promise<void> {
   const path = await resolveInside(root, entry.path);
   const existing = await lstat(path).catch(() => undefined);
+  if (entry.type === 'directory' && entry.ensure && existing?.isSymbolicLink()) return;
   if (existing?.isDirectory() && entry.type !== 'directory') throw conflict(entry, 'a directory');
   if (existing && !existing.isDirectory() && entry.type === 'directory') throw conflict(entry, 'a file');
   if (entry.type === 'directory') {

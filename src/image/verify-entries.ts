@@ -9,6 +9,7 @@ export function verifyExtEntries(entries: readonly PlanEntry[], found: Map<strin
     const inode = found.get(entry.path);
     const expectedType = entry.type === 'file' ? 'regular' : entry.type;
     if (!inode) { problems.push(`${entry.path}: missing`); continue; }
+    if (entry.type === 'directory' && entry.ensure && inode.type === 'symlink') continue;
     if (inode.type !== expectedType) { problems.push(`${entry.path}: is a ${inode.type}, expected ${expectedType}`); continue; }
     if (entry.type === 'directory' && entry.ensure) continue;
     if (entry.type !== 'symlink' && (inode.mode & 0o7777) !== entry.mode) problems.push(`${entry.path}: mode ${(inode.mode & 0o7777).toString(8)}, expected ${entry.mode.toString(8)}`);

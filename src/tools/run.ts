@@ -1,5 +1,5 @@
 import { execa, type Options, type Result } from 'execa';
-import { ToolError, UserError } from '../errors.ts';
+import { InterruptedError, ToolError, UserError } from '../errors.ts';
 import { log } from '../log.ts';
 import { findRequirement } from './requirements.ts';
 
@@ -39,6 +39,7 @@ export async function runTool(file: string, args: readonly string[], options: Ru
   } catch (error) {
     throw new ToolError({ command, message: `could not run ${file}: ${(error as Error).message}` }, { cause: error });
   }
+  if (options.cancelSignal?.aborted || result.isCanceled) throw new InterruptedError();
   if (result.failed && result.exitCode === undefined) {
     const code = (result as { code?: string }).code;
     if (code === 'ENOENT' || /ENOENT/.test(String(result.message))) throw missingTool(file);
