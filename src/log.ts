@@ -37,6 +37,6 @@ export const log = {
     process.stderr.write(`${paint(31, 'error:')} ${message}\n`);
   },
   debug(message: string): void {
-    if (level === 'verbose') process.stderr.write(`${paint(90, message)}\n`);
+    if (level === 'verbose') process.stderr.write(`${paint(90, `[${((performance.now()) / 1000).toFixed(2)}s] ${message}`)}\n`);
   },
 };

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
-import { readLocalFile, readOverlay, type LocalFile } from '../acquire/local-inputs.ts';
+import { hashFile, readLocalFile, readOverlay, type LocalFile } from '../acquire/local-inputs.ts';
 import { loadRecipe, type LoadedRecipe } from '../config/load-recipe.ts';
 import { readImageFacts } from '../image/read-facts.ts';
 import { buildPlan } from '../plan/build-plan.ts';
@@ -8,7 +8,6 @@ import type { ImageFacts, Plan } from '../plan/types.ts';
 import { hashPassword } from '../tools/openssl.ts';
 import { PIKUBE_VERSION } from '../version.ts';
 import { readBuildClock, type BuildClock } from './build-clock.ts';
-import { hashFile } from '../acquire/local-inputs.ts';
 
 export interface PrepareOptions {
   config: string;
@@ -31,6 +30,7 @@ export async function preparePlan(options: PrepareOptions): Promise<PreparedBuil
   const clock = readBuildClock();
   const recipeBase = typeof recipe.base === 'string' ? recipe.base : recipe.base.source;
   const basePath = options.base ? resolve(options.base) : resolve(directory, recipeBase);
+  const baseSha256 = hashFile(basePath).catch(() => '');
   const facts = await readImageFacts(basePath);
   const overlay = recipe.overlay ? await readOverlay(resolve(directory, recipe.overlay)) : [];
   const sources = new Map<number, LocalFile>();
@@ -44,7 +44,7 @@ export async function preparePlan(options: PrepareOptions): Promise<PreparedBuil
   const plan = buildPlan(recipe, facts, {
     pikubeVersion: PIKUBE_VERSION,
     recipeSha256,
-    baseInput: { role: 'base', name: recipeBase, sha256: await hashFile(basePath) },
+    baseInput: { role: 'base', name: recipeBase, sha256: await baseSha256 },
     builtAt: new Date(clock.epochSeconds * 1000).toISOString(),
     overlay,
     sources,

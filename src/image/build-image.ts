@@ -54,9 +54,8 @@ export async function buildImage(plan: Plan, options: BuildImageOptions): Promis
     throwIfInterrupted(options.signal);
     await options.backend.write({ image: temporary, offset: layout.root.start * sector, size: layout.root.size * sector }, root, staging.hostPathOf, options.signal);
     throwIfInterrupted(options.signal);
-    log.step('checking both filesystems');
-    await checkImageFilesystems(temporary, layout, options.signal);
-    const { sha256, size } = await hashImage(temporary, options.signal);
+    log.step('checking both filesystems and hashing the image');
+    const [{ sha256, size }] = await Promise.all([hashImage(temporary, options.signal), checkImageFilesystems(temporary, layout, options.signal)]);
     await writeFile(`${temporary}.sha256`, `${sha256}  ${basename(options.output)}\n`);
     await rename(temporary, options.output);
     await rename(`${temporary}.sha256`, `${options.output}.sha256`);
