@@ -108,9 +108,13 @@ test('Ctrl-C in the middle of a build exits 130, removes the temporary image and
   await writeFile(output, 'previous output');
   const child = startCli(['build', '-c', recipe, '-o', output]);
   let seen = '';
+  let sent = false;
   child.stderr?.on('data', (chunk: Buffer) => {
     seen += chunk.toString();
-    if (seen.includes('writing the base image') && !child.killed) setTimeout(() => child.kill('SIGINT'), 150);
+    if (seen.includes('writing the base image') && !sent) {
+      sent = true;
+      setTimeout(() => child.kill('SIGINT'), 150);
+    }
   });
   const result = await child;
   t.is(result.exitCode, 130, String(result.stderr));
