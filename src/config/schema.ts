@@ -54,6 +54,27 @@ const wifi = z.strictObject({
   country: z.string().regex(/^[A-Z]{2}$/, 'must be a two-letter ISO 3166 country code such as GB or DE (upper case)'),
 });
 
+const ipv4 = z.string().regex(/^((25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(25[0-5]|2[0-4]\d|1?\d?\d)$/, 'must be an IPv4 address such as 192.168.1.10');
+
+const network = z.strictObject({
+  address: z.string().regex(/^((25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(25[0-5]|2[0-4]\d|1?\d?\d)\/([12]?\d|3[0-2])$/, 'must be an IPv4 address with its prefix length, such as 192.168.1.10/24'),
+  gateway: ipv4,
+  dns: z.array(ipv4).default([]),
+  interface: z.string().regex(/^[a-z][a-z0-9]{1,14}$/).default('eth0'),
+});
+
+const imageBuild = z.strictObject({
+  name: z.string().regex(/^[a-z0-9]+([._\/-][a-z0-9]+)*(:[\w][\w.-]{0,127})?$/, 'must be an image name such as myapp:1.0'),
+  context: z.string().min(1),
+});
+
+const kubernetes = z.strictObject({
+  distribution: z.enum(['k3s', 'static']).default('k3s'),
+  version: z.string().regex(/^v\d+\.\d+\.\d+(-rc\d+)?(\+k3s\d+)?$/, 'must be a release such as v1.34.11+k3s1 (k3s) or v1.37.0 (static)').optional(),
+  disable: z.array(z.enum(['coredns', 'servicelb', 'traefik', 'local-storage', 'metrics-server', 'runtimes'])).default([]),
+  build: z.array(imageBuild).default([]),
+});
+
 const baseObject = z.strictObject({
   source: z.string().min(1),
   sha256: z.string().regex(/^[a-f0-9]{64}$/, 'must be 64 lower-case hex digits').optional(),
@@ -69,6 +90,10 @@ export const recipeSchema = z.strictObject({
   files: z.array(fileEntry).default([]),
   overlay: z.string().min(1).optional(),
   mirror: z.string().url().optional(),
+  network: network.optional(),
+  kubernetes: kubernetes.optional(),
+  images: z.array(z.string().min(1)).default([]),
+  registryMirror: z.string().url().optional(),
 });
 
 export type Recipe = z.infer<typeof recipeSchema>;
@@ -81,4 +106,7 @@ export const KNOWN_KEYS: Record<string, string[]> = {
   wifi: ['ssid', 'psk', 'country'],
   base: ['source', 'sha256', 'entry'],
   'files[]': ['partition', 'path', 'content', 'source', 'symlink', 'mode', 'owner'],
+  network: ['address', 'gateway', 'dns', 'interface'],
+  kubernetes: ['distribution', 'version', 'disable', 'build'],
+  'kubernetes.build[]': ['name', 'context'],
 };

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UserError } from '../errors.ts';
 import type { ImageFacts, PartitionFacts } from '../plan/types.ts';
-import { dumpExtFile, readExtText, statExtPaths, type ExtVolume } from '../tools/debugfs.ts';
+import { dumpExtFile, readExtText, statExtPaths, type ExtInode, type ExtVolume } from '../tools/debugfs.ts';
 import { readExtSuperblock } from '../tools/dumpe2fs.ts';
 import { listFat, readFatFile, readFatInfo, type FatVolume } from '../tools/mtools.ts';
 import { readPartitionTable, type PartitionTable } from '../tools/sfdisk.ts';
@@ -57,7 +57,7 @@ export async function readImageFacts(image: string): Promise<ImageFacts> {
   ]);
   const [passwd, group, osRelease, architecture, markers] = await Promise.all([
     readExtText(extVolume, '/etc/passwd'), readExtText(extVolume, '/etc/group'), readOsRelease(extVolume), readArchitecture(extVolume),
-    statExtPaths(extVolume, ['/usr/sbin/NetworkManager', '/etc/NetworkManager/system-connections', '/usr/bin/cloud-init']),
+    statExtPaths(extVolume, MARKERS),
   ]);
   const lastEnd = Math.max(...layout.partitions.map((p) => p.start + p.size));
   return {
@@ -79,8 +79,23 @@ export async function readImageFacts(image: string): Promise<ImageFacts> {
     groups: parseGroup(group ?? ''),
     cloudInit: ['/user-data', '/meta-data', '/network-config'].some((f) => fatListing.files.has(f)),
     networkManager: markers.get('/usr/sbin/NetworkManager') !== undefined || markers.get('/etc/NetworkManager/system-connections') !== undefined,
+    bootMount: markers.get('/boot/firmware')?.type === 'directory' ? '/boot/firmware' : '/boot',
+    swap: markers.get('/usr/lib/systemd/system-generators/rpi-swap-generator') || markers.get('/etc/rpi/swap.conf') ? 'rpi-swap'
+      : markers.get('/usr/sbin/dphys-swapfile') || markers.get('/etc/dphys-swapfile') ? 'dphys-swapfile' : 'none',
+    fakeHwclock: readFakeHwclock(markers.get('/etc/fake-hwclock.data')),
+    docker: markers.get('/usr/bin/docker') !== undefined,
     ...(cmdline === undefined ? {} : { cmdline: cmdline.replace(/\n+$/, '') }),
   };
+}
+
+// Files whose presence tells how the base is put together.
+const MARKERS = ['/usr/sbin/NetworkManager', '/etc/NetworkManager/system-connections', '/boot/firmware', '/usr/sbin/dphys-swapfile',
+  '/etc/dphys-swapfile', '/etc/rpi/swap.conf', '/usr/lib/systemd/system-generators/rpi-swap-generator', '/etc/fake-hwclock.data', '/usr/bin/docker'];
+
+function readFakeHwclock(inode: ExtInode | undefined): ImageFacts['fakeHwclock'] {
+  if (!inode) return { kind: 'absent' };
+  if (inode.type === 'symlink' && inode.linkTarget) return { kind: 'symlink', target: inode.linkTarget };
+  return { kind: 'file' };
 }
 
 async function readOsRelease(volume: ExtVolume): Promise<Record<string, string>> {

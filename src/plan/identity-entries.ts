@@ -16,7 +16,34 @@ export function planIdentity(recipe: Recipe, facts: ImageFacts, inputs: Identity
     entries.push(...(facts.cloudInit ? cloudInitEntries(recipe, inputs) : directEntries(recipe, inputs)));
   }
   if (recipe.wifi) entries.push(...wifiEntries(recipe.wifi, facts));
+  if (recipe.network) entries.push(...staticAddressEntries(recipe.network, facts));
   return entries;
+}
+
+// A static IPv4 address: cloud-init's network-config where the base reads it, else the base's network manager.
+function staticAddressEntries(network: NonNullable<Recipe['network']>, facts: ImageFacts): PlanEntry[] {
+  const origin = 'recipe network';
+  if (facts.cloudInit) {
+    const config = {
+      version: 1,
+      config: [
+        { type: 'physical', name: network.interface, subnets: [{ type: 'static', address: network.address, gateway: network.gateway, ...(network.dns.length ? { dns_nameservers: network.dns } : {}) }] },
+        ...(network.dns.length ? [{ type: 'nameserver', address: network.dns }] : []),
+      ],
+    };
+    return [text('boot', '/network-config', stringify(config), 0o644, `${origin} (cloud-init)`)];
+  }
+  if (facts.networkManager) {
+    const connection = [
+      '[connection]', `id=pikube-${network.interface}`, 'type=ethernet', `interface-name=${network.interface}`, 'autoconnect=true', '',
+      '[ipv4]', 'method=manual', `address1=${network.address},${network.gateway}`, ...(network.dns.length ? [`dns=${network.dns.join(';')};`] : []), '',
+      '[ipv6]', 'method=auto', '',
+    ].join('\n');
+    return [text('root', `/etc/NetworkManager/system-connections/pikube-${network.interface}.nmconnection`, connection, 0o600, `${origin} (NetworkManager)`)];
+  }
+  const [address, prefix] = network.address.split('/');
+  const stanza = `auto ${network.interface}\niface ${network.interface} inet static\n    address ${address}/${prefix}\n    gateway ${network.gateway}\n${network.dns.length ? `    dns-nameservers ${network.dns.join(' ')}\n` : ''}`;
+  return [text('root', `/etc/network/interfaces.d/${network.interface}`, stanza, 0o644, `${origin} (ifupdown)`)];
 }
 
 function text(partition: 'boot' | 'root', path: string, body: string, mode: number, origin: string): FileEntry {

@@ -66,6 +66,13 @@ export interface ImageFacts {
   networkManager: boolean;
   // The one line of cmdline.txt on the boot partition, when the base has one.
   cmdline?: string;
+  // Where the running system mounts the boot partition: /boot (Hypriot, older Raspberry Pi OS) or /boot/firmware.
+  bootMount: '/boot' | '/boot/firmware';
+  // How the base makes swap, so a profile can turn it off the base's own way.
+  swap: 'rpi-swap' | 'dphys-swapfile' | 'none';
+  // /etc/fake-hwclock.data as the base has it: a symlink's target (Hypriot points it at /boot), a plain file, or absent.
+  fakeHwclock: { kind: 'symlink'; target: string } | { kind: 'file' } | { kind: 'absent' };
+  docker: boolean;
 }
 
 export interface Growth {

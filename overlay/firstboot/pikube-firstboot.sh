@@ -1,0 +1,110 @@
+#!/bin/bash
+# pikube first boot: runs once (pikube-firstboot.service), checks what Kubernetes needs on this Pi, loads or builds
+# the images pikube put in the image, waits for the node to be Ready, and leaves a status file on the boot partition
+# that can be read by putting the card back into a laptop. Every line also goes to the journal.
+set -uo pipefail
+
+# shellcheck source=/dev/null
+. /etc/pikube/firstboot.env
+
+STATUS_DIR=${PIKUBE_BOOT:-/boot}
+STATUS="$STATUS_DIR/pikube-status.txt"
+DONE=/var/lib/pikube/firstboot.done
+FAILED=0
+
+status() {
+  local step=$1 result=$2 detail=${3:-}
+  printf '%s %-12s %-7s %s\n' "$(date -u '+%Y-%m-%dT%H:%M:%SZ')" "$step" "$result" "$detail" | tee -a "$STATUS"
+  [ "$result" = FAIL ] && FAILED=1
+  return 0
+}
+
+check_architecture() {
+  local machine
+  machine=$(uname -m)
+  case "$PIKUBE_ARCH:$machine" in
+    arm64:aarch64 | armhf:armv7l | armhf:armv8l | armhf:aarch64 | armhf:armv6l) status architecture ok "$machine for $PIKUBE_ARCH binaries" ;;
+    *) status architecture FAIL "this CPU is $machine but the image holds $PIKUBE_ARCH binaries: build for the right base" ;;
+  esac
+}
+
+check_memory_cgroup() {
+  if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+    if grep -qw memory /sys/fs/cgroup/cgroup.controllers; then
+      status cgroups ok "cgroup v2 with the memory controller"
+    else
+      status cgroups FAIL "the memory cgroup is off: cmdline.txt needs cgroup_enable=memory cgroup_memory=1"
+    fi
+  elif awk '$1 == "memory" && $4 == 1 { found = 1 } END { exit !found }' /proc/cgroups 2>/dev/null; then
+    status cgroups ok "cgroup v1 with the memory controller"
+  else
+    status cgroups FAIL "the memory cgroup is off: cmdline.txt needs cgroup_enable=memory cgroup_memory=1"
+  fi
+}
+
+check_swap() {
+  if [ -n "$(tail -n +2 /proc/swaps 2>/dev/null)" ]; then
+    status swap warn "swap is on; the kubelet prefers it off"
+  else
+    status swap ok "off"
+  fi
+}
+
+build_images() {
+  local entry name context archive
+  for entry in ${PIKUBE_BUILDS:-}; do
+    name=${entry%%=*}
+    context=${entry#*=}
+    if ! command -v docker >/dev/null 2>&1; then
+      status build FAIL "$name: this base has no docker to build with"
+      continue
+    fi
+    archive="$PIKUBE_IMAGE_DIR/pikube-build-$(printf '%s' "$name" | tr '/:' '__').tar"
+    if docker build -t "$name" "$context" && docker save "$name" -o "$archive.tmp" && mv "$archive.tmp" "$archive"; then
+      status build ok "$name from $context"
+    else
+      rm -f "$archive.tmp"
+      status build FAIL "$name: docker build failed (journalctl -u pikube-firstboot)"
+    fi
+  done
+}
+
+load_images() {
+  local count
+  count=$(find "$PIKUBE_IMAGE_DIR" -maxdepth 1 -type f \( -name '*.tar' -o -name '*.tar.zst' -o -name '*.tar.gz' \) | wc -l)
+  status images ok "$count image archives in $PIKUBE_IMAGE_DIR, imported and pinned by k3s at start"
+}
+
+wait_for_node() {
+  local deadline=$((SECONDS + ${PIKUBE_READY_TIMEOUT:-900}))
+  until /usr/local/bin/k3s kubectl get node "$PIKUBE_NODE" >/dev/null 2>&1; do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      status node FAIL "$PIKUBE_NODE did not register (journalctl -u k3s)"
+      return
+    fi
+    sleep 5
+  done
+  if /usr/local/bin/k3s kubectl wait --for=condition=Ready "node/$PIKUBE_NODE" --timeout="$((deadline - SECONDS))s" >/dev/null 2>&1; then
+    status node ok "$PIKUBE_NODE is Ready"
+  else
+    status node FAIL "$PIKUBE_NODE is not Ready (k3s kubectl describe node $PIKUBE_NODE)"
+  fi
+}
+
+mkdir -p /var/lib/pikube
+: >"$STATUS"
+status start ok "pikube first boot, profile $PIKUBE_PROFILE, node $PIKUBE_NODE"
+check_architecture
+check_memory_cgroup
+check_swap
+build_images
+load_images
+wait_for_node
+if [ "$FAILED" -eq 0 ]; then
+  status finish ok "first boot finished"
+else
+  status finish FAIL "first boot finished with failures (see the lines above)"
+fi
+touch "$DONE"
+sync
+exit "$FAILED"

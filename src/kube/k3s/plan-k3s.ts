@@ -1,0 +1,99 @@
+import { posix } from 'node:path';
+import { stringify } from 'yaml';
+import type { LocalFile, OverlayItem } from '../../acquire/local-inputs.ts';
+import type { Recipe } from '../../config/schema.ts';
+import type { FileEntry, ImageFacts, PlanEntry } from '../../plan/types.ts';
+import { planFirstBoot } from '../firstboot.ts';
+import { planPiFixes } from '../pi-fixes.ts';
+import type { K3sPki } from '../pki/k3s-pki.ts';
+import { failsOnCgroupV1 } from './k3s-release.ts';
+import { makeK3sUnit } from './k3s-unit.ts';
+
+export const K3S_IMAGE_DIR = '/var/lib/rancher/k3s/agent/images';
+const BUILD_DIR = '/var/lib/pikube/build';
+
+export interface K3sInputs {
+  version: string;
+  binary: LocalFile;
+  airgap: LocalFile & { name: string };
+  pki: K3sPki;
+  // Image tarballs pulled for the recipe's `images:`, by reference.
+  images: Array<{ reference: string; file: LocalFile }>;
+  // Dockerfile contexts for `kubernetes.build`, walked like an overlay.
+  builds: Array<{ name: string; items: OverlayItem[] }>;
+  script: LocalFile;
+  builtAt: Date;
+}
+
+// Names the node can be reached by, for the API server certificate: the hostname, its mDNS name and a static address.
+export function nodeAddresses(recipe: Recipe): { names: string[]; ips: string[] } {
+  const hostname = recipe.hostname ?? 'raspberrypi';
+  const ip = recipe.network?.address.split('/')[0];
+  return { names: [hostname, `${hostname}.local`], ips: ip ? [ip] : [] };
+}
+
+function file(path: string, content: FileEntry['content'], mode: number, origin: string): FileEntry {
+  return { type: 'file', partition: 'root', path, mode, uid: 0, gid: 0, content, origin };
+}
+
+function host(local: LocalFile): FileEntry['content'] {
+  return { kind: 'host', path: local.hostPath, size: local.size, sha256: local.sha256 };
+}
+
+// Everything a k3s server needs on the card so that no installer runs on the Pi: binary, airgap images, config,
+// the installer's unit, the cluster CAs made on the host, the Pi fixes and the first-boot unit.
+export function planK3s(recipe: Recipe, facts: ImageFacts, inputs: K3sInputs): PlanEntry[] {
+  const origin = `k3s ${inputs.version}`;
+  const node = recipe.hostname ?? 'raspberrypi';
+  const { names, ips } = nodeAddresses(recipe);
+  const config: Record<string, unknown> = {
+    'node-name': node,
+    token: inputs.pki.token,
+    'tls-san': [...names, ...ips],
+    'write-kubeconfig-mode': '0600',
+    ...(ips[0] ? { 'node-ip': ips[0] } : {}),
+    ...(recipe.kubernetes?.disable.length ? { disable: recipe.kubernetes.disable } : {}),
+  };
+  const entries: PlanEntry[] = [
+    file('/usr/local/bin/k3s', host(inputs.binary), 0o755, origin),
+    ...['kubectl', 'crictl', 'ctr'].map((name): PlanEntry => ({ type: 'symlink', partition: 'root', path: `/usr/local/bin/${name}`, target: 'k3s', uid: 0, gid: 0, origin })),
+    file(`${K3S_IMAGE_DIR}/${inputs.airgap.name}`, host(inputs.airgap), 0o644, `${origin} airgap images`),
+    file('/etc/rancher/k3s/config.yaml', { kind: 'text', text: `# written by pikube\n${stringify(config)}` }, 0o600, origin),
+    file('/etc/systemd/system/k3s.service', { kind: 'text', text: makeK3sUnit('server') }, 0o644, origin),
+    file('/etc/systemd/system/k3s.service.env', { kind: 'text', text: '' }, 0o600, origin),
+    { type: 'symlink', partition: 'root', path: '/etc/systemd/system/multi-user.target.wants/k3s.service', target: '/etc/systemd/system/k3s.service', uid: 0, gid: 0, origin: `${origin} (enabled)` },
+    ...inputs.pki.files.map((f) => file(f.path, { kind: 'text', text: f.content }, f.mode, 'cluster PKI made on the host')),
+    ...inputs.images.map(({ reference, file: tarball }) => file(`${K3S_IMAGE_DIR}/pikube-${safeName(reference)}.tar`, host(tarball), 0o644, `image ${reference}`)),
+    ...inputs.builds.flatMap(({ name, items }) => buildContextEntries(name, items)),
+    ...planPiFixes(facts, inputs.builtAt),
+    ...planFirstBoot({
+      profile: 'k3s', node, architecture: facts.architecture, bootMount: facts.bootMount, imageDir: K3S_IMAGE_DIR,
+      builds: inputs.builds.map(({ name }) => ({ name, directory: `${BUILD_DIR}/${safeName(name)}` })), script: inputs.script, after: 'k3s.service',
+    }),
+  ];
+  if (failsOnCgroupV1(inputs.version)) {
+    entries.push(file('/var/lib/rancher/k3s/agent/etc/kubelet.conf.d/10-pikube-cgroup-v1.conf',
+      { kind: 'text', text: 'apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n# Kubernetes 1.35+ refuses cgroup v1 by default; older Pi kernels (Hypriot) only have v1.\nfailCgroupV1: false\n' },
+      0o644, `${origin} (cgroup v1 allowed)`));
+  }
+  return entries;
+}
+
+function buildContextEntries(name: string, items: readonly OverlayItem[]): PlanEntry[] {
+  const root = `${BUILD_DIR}/${safeName(name)}`;
+  const origin = `kubernetes.build ${name}`;
+  return [
+    { type: 'directory', partition: 'root', path: root, mode: 0o755, uid: 0, gid: 0, origin },
+    ...items.map((item): PlanEntry => {
+      const path = posix.join(root, item.relative);
+      if (item.kind === 'directory') return { type: 'directory', partition: 'root', path, mode: item.mode, uid: 0, gid: 0, origin };
+      if (item.kind === 'symlink') return { type: 'symlink', partition: 'root', path, target: item.target, uid: 0, gid: 0, origin };
+      return file(path, host(item), item.mode, origin);
+    }),
+  ];
+}
+
+// Image references become file names: registry.k8s.io/pause:3.10 -> registry.k8s.io_pause_3.10.
+export function safeName(reference: string): string {
+  return reference.replace(/[^A-Za-z0-9._-]+/g, '_');
+}

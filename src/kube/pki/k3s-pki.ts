@@ -1,0 +1,53 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { generateRsaKey, issueCertificate, type IssuedCertificate } from './certificates.ts';
+
+export interface PkiFile {
+  path: string;
+  content: string;
+  mode: number;
+}
+
+export interface K3sPki {
+  files: PkiFile[];
+  // K10<sha256 of server-ca.crt>::server:<secret>: lets agents pin the CA when they join.
+  token: string;
+  serverCaPem: string;
+  admin: { certPem: string; keyPem: string };
+}
+
+export interface K3sPkiOptions {
+  notBefore: Date;
+  caDays?: number;
+}
+
+const TLS_DIR = '/var/lib/rancher/k3s/server/tls';
+
+// The CAs k3s would make at first start, made on the host instead so the laptop trusts the node before it boots:
+// k3s uses CA files it finds in server/tls/ and only generates what is missing.
+export async function generateK3sPki(options: K3sPkiOptions): Promise<K3sPki> {
+  const stamp = Math.floor(options.notBefore.getTime() / 1000);
+  const ca = (name: string) => issueCertificate({ commonName: `${name}@${stamp}`, notBefore: options.notBefore, days: options.caDays ?? 3650, usage: 'ca' });
+  const [serverCa, clientCa, requestHeaderCa, etcdServerCa, etcdPeerCa] = await Promise.all([
+    ca('k3s-server-ca'), ca('k3s-client-ca'), ca('k3s-request-header-ca'), ca('etcd-server-ca'), ca('etcd-peer-ca'),
+  ]);
+  const serviceKey = await generateRsaKey();
+  const admin = await issueCertificate({ commonName: 'pikube-admin', organizations: ['system:masters'], notBefore: options.notBefore, days: 365, usage: 'client' }, clientCa);
+  const pair = (name: string, cert: IssuedCertificate): PkiFile[] => [
+    { path: `${TLS_DIR}/${name}.crt`, content: cert.certPem, mode: 0o644 },
+    { path: `${TLS_DIR}/${name}.key`, content: cert.keyPem, mode: 0o600 },
+  ];
+  const secret = randomBytes(24).toString('hex');
+  return {
+    files: [
+      ...pair('server-ca', serverCa),
+      ...pair('client-ca', clientCa),
+      ...pair('request-header-ca', requestHeaderCa),
+      ...pair('etcd/server-ca', etcdServerCa),
+      ...pair('etcd/peer-ca', etcdPeerCa),
+      { path: `${TLS_DIR}/service.key`, content: serviceKey.keyPem, mode: 0o600 },
+    ],
+    token: `K10${createHash('sha256').update(serverCa.certPem).digest('hex')}::server:${secret}`,
+    serverCaPem: serverCa.certPem,
+    admin: { certPem: admin.certPem, keyPem: admin.keyPem },
+  };
+}
