@@ -40,7 +40,7 @@ export function parseManifest(body: Buffer, contentType: string | undefined, sou
     throw new ToolError({ command: source, message: `${source} did not return JSON for the manifest` });
   }
   const declared = (json as { mediaType?: string }).mediaType ?? contentType?.split(';')[0]?.trim();
-  if ((json as { schemaVersion?: number }).schemaVersion === 1 || declared?.includes('manifest.v1')) {
+  if ((json as { schemaVersion?: number }).schemaVersion === 1 || declared?.startsWith('application/vnd.docker.distribution.manifest.v1')) {
     throw new UserError(`${source} only has a Docker schema 1 manifest, which pikube does not read`, 'push the image again with a current docker or skopeo (schema 2 or OCI)');
   }
   const isIndex = declared === MEDIA_TYPES.ociIndex || declared === MEDIA_TYPES.dockerList || (!declared && Array.isArray((json as { manifests?: unknown }).manifests));
