@@ -14,7 +14,7 @@ export interface TokenServer {
   stop(): Promise<void>;
 }
 
-// Users the token service knows. `mallory` logs in fine but gets a token signed by a key the registry does not trust.
+// Users the token service knows (anonymous users get tokens, except for private/* repositories). `mallory` logs in fine but gets a token signed by a key the registry does not trust.
 export const TOKEN_USERS: Record<string, string> = { alice: 'wonderland', mallory: 'forged' };
 
 // The key id distribution (libtrust) derives from a public key: base32 of the first 30 bytes of sha256(SPKI DER), in groups of 4.
@@ -64,11 +64,12 @@ export async function startTokenServer(workDir: string, options: { allowAnonymou
       res.writeHead(400).end('{"errors":[{"code":"BAD_REQUEST"}]}');
       return;
     }
-    if ((user && TOKEN_USERS[user.name] !== user.password) || (!user && !options.allowAnonymous)) {
+    const [type, name, actions] = (scope ?? '').split(':');
+    const anonymousAllowed = options.allowAnonymous && !name?.startsWith('private/');
+    if ((user && TOKEN_USERS[user.name] !== user.password) || (!user && !anonymousAllowed)) {
       res.writeHead(401, { 'content-type': 'application/json' }).end('{"errors":[{"code":"UNAUTHORIZED","message":"bad credentials"}]}');
       return;
     }
-    const [type, name, actions] = (scope ?? '').split(':');
     const now = Math.floor(Date.now() / 1000);
     const claims = {
       iss: issuer, sub: user?.name ?? '', aud: service, exp: now + 300, nbf: now - 10, iat: now, jti: randomBytes(8).toString('hex'),
