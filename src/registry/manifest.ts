@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ToolError, UserError } from '../errors.ts';
-import { formatPlatform, rankPlatformMatch, type Platform } from './platform.ts';
+import { formatPlatform, normalizePlatform, rankPlatformMatch, type Platform } from './platform.ts';
 
 export const MEDIA_TYPES = {
   ociIndex: 'application/vnd.oci.image.index.v1+json',
@@ -64,7 +64,7 @@ export function selectPlatformManifest(index: ImageIndex, platform: Platform, im
     if (rank !== undefined && (!best || rank < best.rank)) best = { descriptor, rank };
   }
   if (best) return best.descriptor;
-  const offered = [...new Set(candidates.map((d) => formatPlatform(d.platform as Platform)))];
+  const offered = [...new Set(candidates.map((d) => formatPlatform(normalizePlatform(d.platform as Platform))))];
   throw new UserError(
     `no ${formatPlatform(platform)} image for ${imageName}: it has ${offered.length > 0 ? offered.join(', ') : 'no platform-specific images'}`,
     'choose a platform it has (--platform), or an image that is built for the Pi\'s architecture',
@@ -73,7 +73,13 @@ export function selectPlatformManifest(index: ImageIndex, platform: Platform, im
 
 // A single-platform image must still be the asked platform; its config says which one it is.
 export function checkConfigPlatform(configBody: Buffer, platform: Platform, imageName: string): void {
-  const parsed = configSchema.safeParse(JSON.parse(configBody.toString('utf8')));
+  let json: unknown;
+  try {
+    json = JSON.parse(configBody.toString('utf8'));
+  } catch {
+    throw new ToolError({ command: imageName, message: `the image config of ${imageName} is not JSON` });
+  }
+  const parsed = configSchema.safeParse(json);
   if (!parsed.success) return;
   const offered: Platform = { os: parsed.data.os, architecture: parsed.data.architecture, ...(parsed.data.variant ? { variant: parsed.data.variant } : {}) };
   if (rankPlatformMatch(platform, offered) === undefined) {
