@@ -43,7 +43,6 @@ export async function writeImageTarball(pulled: PulledImage, destPath: string, o
       await handle.write(tarPadding(size));
     }
     await handle.write(TAR_END);
-    await handle.sync();
     await handle.close();
     await rename(temp, destPath);
   } finally {

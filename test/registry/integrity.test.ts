@@ -1,7 +1,7 @@
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import anyTest, { type TestFn } from 'ava';
-import { ToolError } from '../../src/errors.ts';
+import { InterruptedError, ToolError } from '../../src/errors.ts';
 import { blobPath, hasBlob } from '../../src/registry/blob-store.ts';
 import { writeImageTarball } from '../../src/registry/image-tarball.ts';
 import { parsePlatform } from '../../src/registry/platform.ts';
@@ -93,4 +93,18 @@ test('a blob redirect to another host does not carry the registry token there', 
   const redirected = storage.seen.filter((r) => r.path.includes('/blobs/'));
   t.is(redirected.length, 3);
   t.true(redirected.every((r) => r.headers.authorization === undefined));
+});
+
+test('an interrupted pull or tarball write stops with InterruptedError and leaves no output behind', async (t) => {
+  const { fixture } = t.context;
+  const cacheDir = await fixture.makeCacheDir();
+  const options = { platform: parsePlatform('linux/arm64'), cacheDir, dockerConfigPath: fixture.noDockerConfig };
+  const aborted = new AbortController();
+  aborted.abort(new InterruptedError());
+  await t.throwsAsync(pullImage(`${fixture.open.host}/test/app:1`, { ...options, signal: aborted.signal }), { instanceOf: InterruptedError });
+  const pulled = await pullImage(`${fixture.open.host}/test/app:1`, options);
+  const outDir = join(fixture.root, 'interrupted');
+  await mkdir(outDir);
+  await t.throwsAsync(writeImageTarball(pulled, join(outDir, 'x.tar'), { signal: aborted.signal }), { instanceOf: InterruptedError });
+  t.deepEqual(await readdir(outDir), []);
 });
