@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { UserError } from '../errors.ts';
 import { log } from '../log.ts';
 
+// A user name and password for one registry, as `docker login` stored them.
 export interface Credentials {
   username: string;
   password: string;

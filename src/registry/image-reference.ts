@@ -1,5 +1,6 @@
 import { UserError } from '../errors.ts';
 
+// An image name split the way the distribution protocol needs it.
 export interface ImageReference {
   // The registry as named in the reference, e.g. docker.io, ghcr.io, 127.0.0.1:5000.
   registry: string;
@@ -8,6 +9,7 @@ export interface ImageReference {
   digest?: string;
 }
 
+// Where the requests for one reference actually go (the registry itself or a mirror).
 export interface RegistryEndpoint {
   // Where requests go: scheme, host and any path prefix, without the trailing /v2/.
   baseUrl: URL;

@@ -8,12 +8,14 @@ import { MEDIA_TYPES } from './manifest.ts';
 import type { PulledImage } from './pull-image.ts';
 import { makeTarHeader, TAR_END, tarPadding } from './ustar.ts';
 
+// Knobs for writeImageTarball; the defaults give reproducible bytes.
 export interface TarballOptions {
   signal?: AbortSignal;
   // Seconds since the epoch stamped on every entry; SOURCE_DATE_EPOCH, else 0.
   mtime?: number;
 }
 
+// The tarball as written.
 export interface WrittenTarball {
   path: string;
   size: number;

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ToolError, UserError } from '../errors.ts';
 import { formatPlatform, normalizePlatform, rankPlatformMatch, type Platform } from './platform.ts';
 
+// The manifest media types of the OCI image spec and Docker schema 2.
 export const MEDIA_TYPES = {
   ociIndex: 'application/vnd.oci.image.index.v1+json',
   ociManifest: 'application/vnd.oci.image.manifest.v1+json',
@@ -25,10 +26,14 @@ const indexSchema = z.object({ schemaVersion: z.literal(2), mediaType: z.string(
 const imageManifestSchema = z.object({ schemaVersion: z.literal(2), mediaType: z.string().optional(), config: descriptorSchema, layers: z.array(descriptorSchema) }).loose();
 const configSchema = z.object({ os: z.string(), architecture: z.string(), variant: z.string().optional() }).loose();
 
+// A content descriptor: what a manifest says about a blob (type, digest, size, platform).
 export type Descriptor = z.infer<typeof descriptorSchema>;
+// An OCI index or Docker manifest list: one descriptor per platform.
 export type ImageIndex = z.infer<typeof indexSchema>;
+// One platform's image: its config and layers.
 export type ImageManifest = z.infer<typeof imageManifestSchema>;
 
+// A manifest body read as either kind.
 export type ParsedManifest = { kind: 'index'; index: ImageIndex } | { kind: 'image'; manifest: ImageManifest };
 
 // Reads a manifest body, telling an index/list from a single image by its media type (or, when absent, by its shape).

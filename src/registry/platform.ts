@@ -1,5 +1,6 @@
 import { UserError } from '../errors.ts';
 
+// An OCI platform: os, architecture and (for arm) the variant.
 export interface Platform {
   os: string;
   architecture: string;

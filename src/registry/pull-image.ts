@@ -10,6 +10,7 @@ import { formatPlatform, normalizePlatform, parsePlatform, type Platform } from 
 import { readRefRecord, writeRefRecord } from './ref-index.ts';
 import { RegistryClient, shortDigest } from './registry-client.ts';
 
+// How pullImage finds and keeps images.
 export interface PullOptions {
   platform: Platform;
   // Root of the shared content-addressed cache (blobs/sha256/<hex>).

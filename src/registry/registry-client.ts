@@ -16,12 +16,14 @@ import type { Descriptor } from './manifest.ts';
 import { MANIFEST_ACCEPT } from './manifest.ts';
 import { parseWwwAuthenticate, type Challenge } from './www-authenticate.ts';
 
+// One repository endpoint and the credentials to present there.
 export interface RegistryClientOptions {
   endpoint: RegistryEndpoint;
   credentials?: Credentials;
   signal?: AbortSignal;
 }
 
+// A manifest body with the digest it hashes to.
 export interface FetchedManifest {
   body: Buffer;
   contentType?: string;
@@ -29,7 +31,8 @@ export interface FetchedManifest {
 }
 
 const BLOB_ATTEMPTS = 5;
-const TIMEOUT = { connect: 15_000, response: 60_000 };
+// A stalled connection (no bytes for a minute) counts as cut and is resumed.
+const TIMEOUT = { connect: 15_000, response: 60_000, socket: 60_000 };
 
 // Marks a failure worth another try (a cut connection, a 5xx); the next attempt resumes from the partial file.
 class TransientError extends Error {}
@@ -290,7 +293,7 @@ export class RegistryClient {
   }
 }
 
-// Several downloads may share one client; this keeps the first 12 hex digits for progress lines.
+// The first 12 hex digits of a digest, as docker prints layers in progress lines.
 export function shortDigest(digest: string): string {
   return digest.slice(7, 19);
 }

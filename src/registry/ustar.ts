@@ -1,5 +1,6 @@
 import { InternalError } from '../errors.ts';
 
+// What one tar entry header records.
 export interface TarHeader {
   name: string;
   type: 'file' | 'directory';
@@ -9,6 +10,7 @@ export interface TarHeader {
   mtime: number;
 }
 
+// Tar works in 512-byte blocks.
 export const TAR_BLOCK = 512;
 
 // Two zero blocks end a tar archive.

@@ -1,3 +1,4 @@
+// One challenge from a WWW-Authenticate header: its scheme and parameters.
 export interface Challenge {
   scheme: string;
   params: Record<string, string>;
