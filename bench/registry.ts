@@ -61,10 +61,10 @@ async function buildBigImage(root: string): Promise<string> {
 }
 
 // The library call `pikube build` makes: pull into the cache, then write the tarball (wall time, in this process).
-async function measureLibrary(ref: string, cacheDir: string, output: string, offline: boolean, dockerConfigPath: string): Promise<Measured> {
+async function measureLibrary(ref: string, cacheDir: string, output: string | undefined, offline: boolean, dockerConfigPath: string): Promise<Measured> {
   const started = process.hrtime.bigint();
   const pulled = await pullImage(ref, { platform: parsePlatform('linux/arm64'), cacheDir, offline, dockerConfigPath });
-  await writeImageTarball(pulled, output);
+  if (output) await writeImageTarball(pulled, output);
   return { seconds: Number(process.hrtime.bigint() - started) / 1e9, peakRssMiB: Number.NaN };
 }
 
@@ -85,7 +85,7 @@ try {
   const noDockerConfig = join(root, 'no-docker-config', 'config.json');
   setLogLevel('quiet');
   const env = { DOCKER_CONFIG: join(root, 'no-docker-config') };
-  const rows: Record<string, Measured[]> = { skopeo: [], cold: [], warm: [], offline: [], libCold: [], libWarm: [], libOffline: [] };
+  const rows: Record<string, Measured[]> = { skopeo: [], cold: [], warm: [], offline: [], libCold: [], libWarm: [], libOffline: [], libWarmPull: [] };
   let tarSize = 0;
   for (let round = 0; round < ROUNDS; round += 1) {
     process.stderr.write(`round ${round + 1} of ${ROUNDS}\n`);
@@ -101,6 +101,7 @@ try {
     rows.libCold?.push(await measureLibrary(ref, libCache, join(out, 'lib-cold.tar'), false, noDockerConfig));
     rows.libWarm?.push(await measureLibrary(ref, libCache, join(out, 'lib-warm.tar'), false, noDockerConfig));
     rows.libOffline?.push(await measureLibrary(ref, libCache, join(out, 'lib-offline.tar'), true, noDockerConfig));
+    rows.libWarmPull?.push(await measureLibrary(ref, libCache, undefined, false, noDockerConfig));
     tarSize = (await stat(join(out, 'cold.tar'))).size;
   }
   const startup = await measure('node', ['bin/pikube.js', '--version']);
@@ -112,6 +113,7 @@ try {
     libCold: 'library `pullImage` + `writeImageTarball`, empty cache (in-process, as `pikube build` calls it)',
     libWarm: 'library, warm cache (manifest re-checked online, tarball rewritten)',
     libOffline: 'library, `offline: true`',
+    libWarmPull: 'library `pullImage` alone, warm cache (no tarball)',
   };
   const lines = [
     `Image: ${LAYERS} layers × ${LAYER_MIB} MiB random data (${(tarSize / 2 ** 20).toFixed(0)} MiB tarball), local docker-registry 2.8 on 127.0.0.1; median of ${ROUNDS} rounds.`,

@@ -1,4 +1,5 @@
-import { resolve } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { UserError } from '../errors.ts';
 import { runSignal } from '../interrupt.ts';
@@ -28,6 +29,9 @@ export function registerPullCommand(program: Command): void {
     .option('--offline', 'use only the cache; fail if the image was never pulled')
     .action(async (ref: string, options: PullCommandOptions) => {
       if (!options.output) throw new UserError('no output file', 'add -o FILE.tar');
+      const output = resolve(options.output);
+      const outputDir = await stat(dirname(output)).catch(() => undefined);
+      if (!outputDir?.isDirectory()) throw new UserError(`the directory ${dirname(output)} does not exist`, 'create it first, or choose another -o FILE.tar');
       const pulled = await pullImage(ref, {
         platform: parsePlatform(options.platform),
         cacheDir: resolve(options.cacheDir),
@@ -35,7 +39,7 @@ export function registerPullCommand(program: Command): void {
         offline: Boolean(options.offline),
         signal: runSignal,
       });
-      const written = await writeImageTarball(pulled, resolve(options.output), { signal: runSignal });
+      const written = await writeImageTarball(pulled, output, { signal: runSignal });
       log.info(`wrote ${written.path} (${formatBytes(written.size)})`);
       process.stdout.write(`${written.path}\n`);
     });
