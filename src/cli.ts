@@ -8,6 +8,7 @@ import { registerBuildCommand } from './commands/build.ts';
 import { registerDoctorCommand } from './commands/doctor.ts';
 import { registerInspectCommand } from './commands/inspect.ts';
 import { registerPlanCommand } from './commands/plan.ts';
+import { registerPullCommand } from './commands/pull.ts';
 
 // The command table; each command lives in src/commands/ and only orchestrates library calls.
 function makeProgram(): Command {
@@ -26,6 +27,7 @@ function makeProgram(): Command {
   registerPlanCommand(program);
   registerInspectCommand(program);
   registerDoctorCommand(program);
+  registerPullCommand(program);
   return program;
 }
 

@@ -1,0 +1,100 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { ToolError } from '../errors.ts';
+
+// The shared content-addressed cache: <cacheDir>/blobs/sha256/<hex>, written only after the bytes match the digest.
+export interface BlobStore {
+  cacheDir: string;
+}
+
+const SHA256 = /^sha256:([a-f0-9]{64})$/;
+
+// The hex half of a sha256 digest; anything else is refused before it can name a path.
+export function digestHex(digest: string): string {
+  const match = SHA256.exec(digest);
+  if (!match?.[1]) throw new ToolError({ command: 'registry', message: `unsupported or malformed digest "${digest}"`, hint: 'pikube verifies sha256 digests only; the registry or manifest sent something else' });
+  return match[1];
+}
+
+// Where a verified blob lives.
+export function blobPath(cacheDir: string, digest: string): string {
+  return join(cacheDir, 'blobs', 'sha256', digestHex(digest));
+}
+
+// Where an unfinished download waits to be resumed; same filesystem as the blobs so the final rename is atomic.
+export function partialBlobPath(cacheDir: string, digest: string): string {
+  return join(cacheDir, 'tmp', `${digestHex(digest)}.partial`);
+}
+
+// True when the blob is cached with the expected size (contents are re-verified whenever they are read out).
+export async function hasBlob(cacheDir: string, digest: string, size?: number): Promise<boolean> {
+  try {
+    const info = await stat(blobPath(cacheDir, digest));
+    return info.isFile() && (size === undefined || info.size === size);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
+  }
+}
+
+// sha256:<hex> of some bytes.
+export function digestOf(data: Buffer | string): string {
+  return `sha256:${createHash('sha256').update(data).digest('hex')}`;
+}
+
+// The error every digest check throws, naming what was expected and what arrived.
+export function digestMismatch(digest: string, actual: string, source: string): ToolError {
+  return new ToolError({
+    command: source,
+    message: `digest mismatch for ${digest}: the bytes from ${source} hash to ${actual}`,
+    hint: 'the registry, a mirror or a proxy in between changed the data (or the cache was corrupted); the bad copy was discarded, run the pull again',
+  });
+}
+
+// Stores small bytes (manifests, configs) under their digest, refusing them if they do not match.
+export async function writeBlob(cacheDir: string, digest: string, data: Buffer, source: string): Promise<void> {
+  const actual = digestOf(data);
+  if (actual !== digest) throw digestMismatch(digest, actual, source);
+  const target = blobPath(cacheDir, digest);
+  const temp = join(cacheDir, 'tmp', `${digestHex(digest)}.${process.pid}.${randomBytes(4).toString('hex')}`);
+  await mkdir(dirname(temp), { recursive: true });
+  await mkdir(dirname(target), { recursive: true });
+  try {
+    await writeFile(temp, data);
+    await rename(temp, target);
+  } finally {
+    await rm(temp, { force: true });
+  }
+}
+
+// Moves a finished, verified download into place.
+export async function commitPartialBlob(cacheDir: string, digest: string): Promise<void> {
+  const target = blobPath(cacheDir, digest);
+  await mkdir(dirname(target), { recursive: true });
+  await rename(partialBlobPath(cacheDir, digest), target);
+}
+
+// Reads a small cached blob back, verifying it; a corrupted copy is deleted so the next online pull replaces it.
+export async function readBlob(cacheDir: string, digest: string): Promise<Buffer> {
+  const path = blobPath(cacheDir, digest);
+  const data = await readFile(path);
+  const actual = digestOf(data);
+  if (actual !== digest) {
+    await rm(path, { force: true });
+    throw digestMismatch(digest, actual, `the cache (${path})`);
+  }
+  return data;
+}
+
+// Hashes a file as it is now, for resuming a partial download where it stopped.
+export async function hashFile(path: string): Promise<{ hash: ReturnType<typeof createHash>; size: number }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
+    hash.update(chunk as Buffer);
+    size += (chunk as Buffer).length;
+  }
+  return { hash, size };
+}

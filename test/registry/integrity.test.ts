@@ -1,0 +1,110 @@
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import anyTest, { type TestFn } from 'ava';
+import { InterruptedError, ToolError } from '../../src/errors.ts';
+import { blobPath, hasBlob } from '../../src/registry/blob-store.ts';
+import { writeImageTarball } from '../../src/registry/image-tarball.ts';
+import { parsePlatform } from '../../src/registry/platform.ts';
+import { pullImage } from '../../src/registry/pull-image.ts';
+import { startFixture, type RegistryFixture } from './helpers/fixture.ts';
+import { startProxy } from './helpers/proxy.ts';
+import { readLayoutBlob } from './helpers/test-image.ts';
+
+const test = anyTest as TestFn<{ fixture: RegistryFixture }>;
+
+test.before(async (t) => {
+  t.context.fixture = await startFixture({ token: true });
+});
+test.after.always(async (t) => {
+  await t.context.fixture?.stop();
+});
+
+test('a blob changed on the way is refused, and nothing of it stays in the cache', async (t) => {
+  const { fixture } = t.context;
+  const target = fixture.imageFor('linux/arm64').layerDigests[1] ?? '';
+  const proxy = await startProxy(fixture.open.url, { tamperDigest: target });
+  t.teardown(() => proxy.stop());
+  const cacheDir = await fixture.makeCacheDir();
+  const error = await t.throwsAsync(pullImage(`${proxy.host}/test/app:1`, { platform: parsePlatform('linux/arm64'), cacheDir, dockerConfigPath: fixture.noDockerConfig }), { instanceOf: ToolError });
+  t.regex(error?.message ?? '', new RegExp(`^digest mismatch for ${target}: the bytes from GET http://${proxy.host}/v2/test/app/blobs/${target} hash to sha256:[a-f0-9]{64}$`));
+  t.false(await hasBlob(cacheDir, target));
+  t.deepEqual(await readdir(join(cacheDir, 'tmp')), []);
+});
+
+test('a corrupted cached blob is caught when the tarball is written, discarded, and fetched again by the next pull', async (t) => {
+  const { fixture } = t.context;
+  const cacheDir = await fixture.makeCacheDir();
+  const ref = `${fixture.open.host}/test/app:1`;
+  const options = { platform: parsePlatform('linux/arm/v7'), cacheDir, dockerConfigPath: fixture.noDockerConfig };
+  const pulled = await pullImage(ref, options);
+  const layer = pulled.layers[1]?.digest ?? '';
+  const bytes = await readFile(blobPath(cacheDir, layer));
+  bytes[10] = (bytes[10] ?? 0) ^ 0x01;
+  await writeFile(blobPath(cacheDir, layer), bytes);
+  const output = join(fixture.root, 'corrupt.tar');
+  await t.throwsAsync(writeImageTarball(pulled, output), { instanceOf: ToolError, message: new RegExp(`^digest mismatch for ${layer}: the bytes from the cache`) });
+  t.false(await hasBlob(cacheDir, layer));
+  await t.throwsAsync(readFile(output), { code: 'ENOENT' });
+  const again = await pullImage(ref, options);
+  await writeImageTarball(again, output);
+  t.deepEqual(await readFile(blobPath(cacheDir, layer)), await readLayoutBlob(fixture.image.layoutDir, layer));
+});
+
+test('a download cut mid-way resumes with a Range request from where it stopped', async (t) => {
+  const { fixture } = t.context;
+  const target = fixture.imageFor('linux/amd64').layerDigests[1] ?? '';
+  const proxy = await startProxy(fixture.open.url, { cut: { digest: target, afterBytes: 100 } });
+  t.teardown(() => proxy.stop());
+  const cacheDir = await fixture.makeCacheDir();
+  const pulled = await pullImage(`${proxy.host}/test/app:1`, { platform: parsePlatform('linux/amd64'), cacheDir, dockerConfigPath: fixture.noDockerConfig });
+  const gets = proxy.seen.filter((r) => r.path.endsWith(`/blobs/${target}`));
+  t.is(gets.length, 2);
+  t.is(gets[0]?.headers.range, undefined);
+  t.is(gets[1]?.headers.range, 'bytes=100-');
+  t.deepEqual(await readFile(blobPath(cacheDir, target)), await readLayoutBlob(fixture.image.layoutDir, target));
+  t.deepEqual(pulled.layers.map((l) => l.digest), fixture.imageFor('linux/amd64').layerDigests);
+});
+
+test('a partial file left by an interrupted run is resumed by the next run', async (t) => {
+  const { fixture } = t.context;
+  const target = fixture.imageFor('linux/arm64').layerDigests[1] ?? '';
+  const cacheDir = await fixture.makeCacheDir();
+  const whole = await readLayoutBlob(fixture.image.layoutDir, target);
+  await mkdir(join(cacheDir, 'tmp'), { recursive: true });
+  await writeFile(join(cacheDir, 'tmp', `${target.slice(7)}.partial`), whole.subarray(0, 57));
+  const proxy = await startProxy(fixture.open.url);
+  t.teardown(() => proxy.stop());
+  await pullImage(`${proxy.host}/test/app:1`, { platform: parsePlatform('linux/arm64'), cacheDir, dockerConfigPath: fixture.noDockerConfig });
+  t.deepEqual(proxy.seen.filter((r) => r.path.endsWith(`/blobs/${target}`)).map((r) => r.headers.range), ['bytes=57-']);
+  t.deepEqual(await readFile(blobPath(cacheDir, target)), whole);
+});
+
+test('a blob redirect to another host does not carry the registry token there', async (t) => {
+  const { fixture } = t.context;
+  const storage = await startProxy(fixture.open.url, {}, 'localhost');
+  t.teardown(() => storage.stop());
+  const front = await startProxy(fixture.token?.registry.url ?? '', { redirectBlobsTo: storage.url });
+  t.teardown(() => front.stop());
+  const cacheDir = await fixture.makeCacheDir();
+  const pulled = await pullImage(`${front.host}/test/app:1`, { platform: parsePlatform('linux/arm64'), cacheDir, dockerConfigPath: fixture.noDockerConfig });
+  t.is(pulled.config.digest, fixture.imageFor('linux/arm64').configDigest);
+  const manifestGets = front.seen.filter((r) => r.path.includes('/manifests/'));
+  t.true(manifestGets.length > 0 && manifestGets.every((r) => r.headers.authorization?.startsWith('Bearer ')));
+  const redirected = storage.seen.filter((r) => r.path.includes('/blobs/'));
+  t.is(redirected.length, 3);
+  t.true(redirected.every((r) => r.headers.authorization === undefined));
+});
+
+test('an interrupted pull or tarball write stops with InterruptedError and leaves no output behind', async (t) => {
+  const { fixture } = t.context;
+  const cacheDir = await fixture.makeCacheDir();
+  const options = { platform: parsePlatform('linux/arm64'), cacheDir, dockerConfigPath: fixture.noDockerConfig };
+  const aborted = new AbortController();
+  aborted.abort(new InterruptedError());
+  await t.throwsAsync(pullImage(`${fixture.open.host}/test/app:1`, { ...options, signal: aborted.signal }), { instanceOf: InterruptedError });
+  const pulled = await pullImage(`${fixture.open.host}/test/app:1`, options);
+  const outDir = join(fixture.root, 'interrupted');
+  await mkdir(outDir);
+  await t.throwsAsync(writeImageTarball(pulled, join(outDir, 'x.tar'), { signal: aborted.signal }), { instanceOf: InterruptedError });
+  t.deepEqual(await readdir(outDir), []);
+});
