@@ -28,6 +28,7 @@ export const REQUIREMENTS: readonly Requirement[] = [
   { tool: 'losetup', debian: 'mount', homebrew: '(Linux only)', versionArgs: ['--version'], versionPattern: /(\d+\.\d+(?:\.\d+)?)/, commands: ['build'], optional: 'only for --backend mount (root)' },
   { tool: 'mount', debian: 'mount', homebrew: '(Linux only)', versionArgs: ['--version'], versionPattern: /(\d+\.\d+(?:\.\d+)?)/, commands: ['build'], optional: 'only for --backend mount (root)' },
   { tool: 'umount', debian: 'mount', homebrew: '(Linux only)', versionArgs: ['--version'], versionPattern: /(\d+\.\d+(?:\.\d+)?)/, commands: ['build'], optional: 'only for --backend mount (root)' },
+  { tool: 'xz', debian: 'xz-utils', homebrew: 'xz', versionArgs: ['--version'], versionPattern: /xz \(XZ Utils\) (\d+\.\d+\.\d+)/, minVersion: '5.2.0', commands: ['build'], optional: 'only for .img.xz bases' },
 ];
 
 // Looks a tool up by the name it is run as.
