@@ -5,6 +5,7 @@ import { installInterruptHandler } from './interrupt.ts';
 import { log, setLogLevel } from './log.ts';
 import { PIKUBE_VERSION } from './version.ts';
 import { registerDoctorCommand } from './commands/doctor.ts';
+import { registerCacheCommand } from './commands/cache.ts';
 
 // The command table; each command lives in src/commands/ and only orchestrates library calls.
 function makeProgram(): Command {
@@ -20,6 +21,7 @@ function makeProgram(): Command {
     setLogLevel(options.verbose ? 'verbose' : options.quiet ? 'quiet' : 'normal');
   });
   registerDoctorCommand(program);
+  registerCacheCommand(program);
   return program;
 }
 
