@@ -27,11 +27,11 @@ export function startProgress(label: string, options: { intervalMs?: number } = 
       knownTotal = total;
       if (isInteractive()) {
         if (!bar && total) {
-          bar = new ProgressBar(`  ${label} [:bar] :percent :done/:size :rate ETA :eta`, { total, width: 30, complete: '=', incomplete: ' ', stream: process.stderr, renderThrottle: 200 });
+          bar = new ProgressBar(`  ${label} [:bar] :percent :done/:size :speed ETA :left`, { total, width: 30, complete: '=', incomplete: ' ', stream: process.stderr, renderThrottle: 200 });
         }
         if (bar) {
           const { rate, eta } = describe(bytes, total);
-          bar.update(Math.min(bytes / (total ?? bytes), 1), { done: formatBytes(bytes), size: formatBytes(total ?? bytes), rate, eta });
+          bar.update(Math.min(bytes / (total ?? bytes), 1), { done: formatBytes(bytes), size: formatBytes(total ?? bytes), speed: rate, left: eta });
         }
         return;
       }
