@@ -1,9 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { createServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
-import { ToolError, UserError } from '../../src/errors.ts';
+import { execa } from 'execa';
+import { InterruptedError, ToolError, UserError } from '../../src/errors.ts';
 import type { AcquireOptions } from '../../src/acquire/acquire-options.ts';
 import { fetchArtifact } from '../../src/acquire/fetch-artifact.ts';
 import { cutAfter, serveBytes, startFixture, type Fixture } from './helpers/http-fixture.ts';
@@ -193,4 +196,44 @@ test('two concurrent fetches of one entry share a single download through the lo
   t.is(fixture.requests.length, 1);
   t.deepEqual([a.fromCache, b.fromCache].sort(), [false, true]);
   t.deepEqual(await cacheFiles(options.cacheDir, 'locks'), []);
+});
+
+test('Ctrl-C (the run signal) stops a download, releases the lock and keeps the partial file for later', async (t) => {
+  const { fixture, options } = await setup(t);
+  fixture.route('/img.zip', (_request, response) => {
+    response.writeHead(200, { 'content-length': body.length });
+    response.write(body.subarray(0, 500_000));
+  });
+  const controller = new AbortController();
+  const pending = fetchArtifact(`${fixture.base}/img.zip`, { sha256: digest }, { ...options, signal: controller.signal });
+  setTimeout(() => controller.abort(new InterruptedError()), 300);
+  await t.throwsAsync(pending, { instanceOf: InterruptedError });
+  t.deepEqual(await cacheFiles(options.cacheDir, 'locks'), []);
+  const partials = await cacheFiles(options.cacheDir, 'partial');
+  t.is((await stat(path.join(options.cacheDir, 'partial', partials[0]!))).size, 500_000);
+});
+
+const isRoot = process.getuid?.() === 0;
+(isRoot ? test : test.skip)('a full disk while downloading is a UserError naming the cache (tmpfs of 1 MiB, needs root)', async (t) => {
+  const { fixture, options } = await setup(t);
+  fixture.route('/img.zip', serveBytes(body));
+  await execa('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', options.cacheDir]);
+  t.teardown(() => execa('umount', [options.cacheDir]).then(() => undefined));
+  const error = await t.throwsAsync(fetchArtifact(`${fixture.base}/img.zip`, { sha256: digest }, options), { instanceOf: UserError });
+  t.is(error.message, `the disk holding the cache is full (${options.cacheDir}) while downloading ${fixture.base}/img.zip`);
+  t.regex(error.hint ?? '', /--cache DIR or PIKUBE_CACHE/);
+});
+
+test('a TLS failure (self-signed certificate) is a UserError naming the host and the cause', async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'pikube-tls-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  await execa('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
+    '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')]);
+  const server = createServer({ key: await readFile(path.join(dir, 'key.pem')), cert: await readFile(path.join(dir, 'cert.pem')) }, (_request, response) => response.end('x'));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const { port } = server.address() as AddressInfo;
+  const error = await t.throwsAsync(fetchArtifact(`https://127.0.0.1:${port}/img.zip`, { sha256: digest }, { cacheDir: dir, retries: 0 }), { instanceOf: UserError });
+  t.regex(error.message, new RegExp(`^TLS failure talking to 127\\.0\\.0\\.1:${port}: .*self[- ]signed.* \\(DEPTH_ZERO_SELF_SIGNED_CERT\\)$`));
+  t.regex(error.hint ?? '', /NODE_EXTRA_CA_CERTS/);
 });
