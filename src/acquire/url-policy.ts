@@ -3,6 +3,9 @@ import { UserError } from '../errors.ts';
 // https://HOST/PATH becomes MIRROR/HOST/PATH; other URLs are left alone.
 export function applyMirror(url: string, mirror: string | undefined): string {
   if (!mirror) return url;
+  if (!/^https?:\/\/[^/]/i.test(mirror)) {
+    throw new UserError(`the mirror ${mirror} is not an http(s) URL`, 'write it like https://mirror.example/pikube or http://127.0.0.1:8080');
+  }
   const parsed = parseUrl(url);
   if (parsed.protocol !== 'https:') return url;
   return `${mirror.replace(/\/+$/, '')}/${parsed.host}${parsed.pathname}${parsed.search}`;

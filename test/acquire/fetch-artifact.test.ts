@@ -237,3 +237,8 @@ test('a TLS failure (self-signed certificate) is a UserError naming the host and
   t.regex(error.message, new RegExp(`^TLS failure talking to 127\\.0\\.0\\.1:${port}: .*self[- ]signed.* \\(DEPTH_ZERO_SELF_SIGNED_CERT\\)$`));
   t.regex(error.hint ?? '', /NODE_EXTRA_CA_CERTS/);
 });
+
+test('a mirror that is not an http(s) URL is a UserError', async (t) => {
+  const { options } = await setup(t);
+  await t.throwsAsync(fetchArtifact('https://images.example/img.zip', { sha256: digest }, { ...options, mirror: '127.0.0.1:8080' }), { instanceOf: UserError, message: 'the mirror 127.0.0.1:8080 is not an http(s) URL' });
+});
