@@ -16,6 +16,9 @@ export interface AcquireOptions {
   retryDelayMs?: number;
 }
 
+// Patient enough for a slow mirror, quick enough to notice a dead connection.
 export const DEFAULT_TIMEOUT_MS = 30_000;
+// Five tries in all, waiting 1, 2, 4, 8 s between them.
 export const DEFAULT_RETRIES = 4;
+// First pause; doubled after each failure.
 export const DEFAULT_RETRY_DELAY_MS = 1000;

@@ -21,6 +21,7 @@ export interface PartialDownload {
   locked: boolean;
 }
 
+// What `pikube cache ls` shows.
 export interface CacheListing {
   cacheDir: string;
   entries: CacheEntry[];
@@ -49,6 +50,7 @@ export async function listCache(cacheDir: string): Promise<CacheListing> {
   return { cacheDir, entries, partials };
 }
 
+// What a prune removed, and what it left because a build was using it.
 export interface PruneResult {
   removed: { sha256?: string; file: string; size: number }[];
   // Entries left because another pikube holds their lock right now.

@@ -13,6 +13,7 @@ import { explainDownloadError, isTransientError } from './download-errors.ts';
 import { startProgress } from './progress-report.ts';
 import { checkUrlAllowed } from './url-policy.ts';
 
+// How one transfer behaves; `label` names it in progress lines.
 export interface DownloadSettings {
   label: string;
   cacheDir: string;
@@ -23,6 +24,7 @@ export interface DownloadSettings {
   retryDelayMs?: number;
 }
 
+// The finished file's size and digest.
 export interface DownloadResult {
   size: number;
   sha256: string;

@@ -10,12 +10,14 @@ import { detectImageFormat, type ImageFormat } from './image-format.ts';
 import { SparseWriter } from './sparse-writer.ts';
 import { chooseZipEntry, corrupt, listZipEntries, openZipEntry } from './zip-entry.ts';
 
+// Which zip entry, and the signal that stops the unpacking.
 export interface WriteImageOptions {
   // The zip entry to use when the archive holds several.
   entry?: string;
   signal?: AbortSignal;
 }
 
+// What was written, for the build log and record.
 export interface WrittenImage {
   // Size of the image written.
   bytes: number;
