@@ -61,7 +61,7 @@ async function main(): Promise<void> {
             const b = await timed(['sh', '-c', 'unzip -p "$1" > "$2"', 'sh', path.join(dir, 'curl.zip'), path.join(dir, 'unzip.img')]);
             return { wall: a.wall + b.wall, rss: Math.max(a.rss, b.rss), extra: `curl ${a.wall.toFixed(2)} s + unzip ${b.wall.toFixed(2)} s` };
           }],
-          ['curl -s \| funzip >', async () => timed(['sh', '-c', 'curl -s "$1" | funzip > "$2"', 'sh', url, path.join(dir, 'funzip.img')])],
+          ['curl -s \\| funzip >', async () => timed(['sh', '-c', 'curl -s "$1" | funzip > "$2"', 'sh', url, path.join(dir, 'funzip.img')])],
         ];
         for (let round = 0; round < rounds; round++) {
           for (const [name, run] of variants) {
