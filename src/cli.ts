@@ -9,6 +9,7 @@ import { registerDoctorCommand } from './commands/doctor.ts';
 import { registerInspectCommand } from './commands/inspect.ts';
 import { registerPlanCommand } from './commands/plan.ts';
 import { registerPullCommand } from './commands/pull.ts';
+import { registerCacheCommand } from './commands/cache.ts';
 
 // The command table; each command lives in src/commands/ and only orchestrates library calls.
 function makeProgram(): Command {
@@ -28,6 +29,7 @@ function makeProgram(): Command {
   registerInspectCommand(program);
   registerDoctorCommand(program);
   registerPullCommand(program);
+  registerCacheCommand(program);
   return program;
 }
 

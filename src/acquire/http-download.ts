@@ -1,0 +1,219 @@
+import { createHash, type Hash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import got, { type Response } from 'got';
+import { InterruptedError } from '../errors.ts';
+import { log } from '../log.ts';
+import { DEFAULT_RETRIES, DEFAULT_RETRY_DELAY_MS, DEFAULT_TIMEOUT_MS } from './acquire-options.ts';
+import { explainDownloadError, isTransientError } from './download-errors.ts';
+import { startProgress } from './progress-report.ts';
+import { checkUrlAllowed } from './url-policy.ts';
+
+// How one transfer behaves; `label` names it in progress lines.
+export interface DownloadSettings {
+  label: string;
+  cacheDir: string;
+  allowHttp?: boolean;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+  retries?: number;
+  retryDelayMs?: number;
+}
+
+// The finished file's size and digest.
+export interface DownloadResult {
+  size: number;
+  sha256: string;
+  // Bytes that were already on disk from an earlier, interrupted run.
+  resumedFrom: number;
+}
+
+// Appends a URL's body to `file` while hashing it, resuming what is already there with a Range request,
+// retrying transient failures with backoff; the file always holds exactly the bytes the hash has seen.
+export async function downloadToFile(url: string, file: string, settings: DownloadSettings): Promise<DownloadResult> {
+  checkUrlAllowed(url, settings.allowHttp);
+  await mkdir(path.dirname(file), { recursive: true });
+  const handle = await open(file, 'a');
+  const state = { hash: createHash('sha256'), bytes: 0, total: undefined as number | undefined, validator: undefined as string | undefined };
+  const resumedFrom = (await handle.stat()).size;
+  const progress = startProgress(settings.label);
+  const retries = settings.retries ?? DEFAULT_RETRIES;
+  let failures = 0;
+  try {
+    for (;;) {
+      await resyncHash(handle, file, state);
+      const before = state.bytes;
+      try {
+        const done = await fetchOnce(url, handle, state, settings, (bytes) => progress.update(bytes, state.total));
+        if (done) break;
+      } catch (error) {
+        if (settings.signal?.aborted) throw new InterruptedError();
+        if (!isTransientError(error)) throw explainDownloadError(error, url, failures + 1, settings.cacheDir);
+        failures = state.bytes > before ? 1 : failures + 1;
+        if (failures > retries) throw explainDownloadError(error, url, failures, settings.cacheDir);
+        const delay = (settings.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS) * 2 ** (failures - 1);
+        log.warn(`${settings.label}: ${describeFailure(error)}; retrying in ${(delay / 1000).toFixed(1)}s from byte ${state.bytes}`);
+        await sleep(delay, undefined, { signal: settings.signal }).catch(() => {
+          throw new InterruptedError();
+        });
+      }
+    }
+    progress.finish();
+    return { size: state.bytes, sha256: state.hash.digest('hex'), resumedFrom };
+  } finally {
+    await handle.close();
+  }
+}
+
+interface TransferState {
+  hash: Hash;
+  bytes: number;
+  total: number | undefined;
+  validator: string | undefined;
+}
+
+// One request: true when the file is complete, an error (often transient) otherwise.
+async function fetchOnce(url: string, handle: FileHandle, state: TransferState, settings: DownloadSettings, onBytes: (bytes: number) => void): Promise<boolean> {
+  const timeout = settings.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const headers: Record<string, string> = {};
+  if (state.bytes > 0) {
+    headers.range = `bytes=${state.bytes}-`;
+    if (state.validator) headers['if-range'] = state.validator;
+  }
+  const stream = got.stream(url, {
+    headers,
+    decompress: false,
+    retry: { limit: 0 },
+    timeout: { lookup: timeout, connect: timeout, secureConnect: timeout, socket: timeout, response: timeout },
+    signal: settings.signal,
+    hooks: { beforeRedirect: [(options) => checkUrlAllowed(String(options.url), settings.allowHttp)] },
+  });
+  let response: Response;
+  try {
+    response = await new Promise<Response>((resolve, reject) => {
+      stream.once('response', resolve);
+      stream.once('error', reject);
+    });
+  } catch (error) {
+    stream.destroy();
+    if (state.bytes > 0 && isRangeComplete(error, state.bytes)) return true;
+    throw error;
+  }
+  if (response.statusCode === 206) {
+    const range = /^bytes (\d+)-\d+\/(\d+|\*)$/.exec(String(response.headers['content-range'] ?? ''));
+    if (!range || Number(range[1]) !== state.bytes) {
+      stream.destroy();
+      await restartFromZero(handle, state);
+      throw Object.assign(new Error(`server resumed at the wrong offset (${String(response.headers['content-range'])})`), { code: 'ECONNRESET' });
+    }
+    if (range[2] !== '*') state.total = Number(range[2]);
+  } else {
+    if (state.bytes > 0) {
+      log.debug(`${url}: server ignored the Range request; starting over`);
+      await restartFromZero(handle, state);
+    }
+    const length = Number(response.headers['content-length']);
+    state.total = Number.isFinite(length) && response.headers['content-length'] !== undefined ? length : undefined;
+  }
+  const etag = response.headers.etag;
+  state.validator = etag && !etag.startsWith('W/') ? etag : response.headers['last-modified'];
+  const appender = new HashingAppender(handle, state, onBytes);
+  try {
+    await pipeline(stream, appender);
+  } finally {
+    await appender.pending;
+  }
+  if (state.total !== undefined && state.bytes < state.total) {
+    throw Object.assign(new Error(`connection closed after ${state.bytes} of ${state.total} bytes`), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
+  }
+  return true;
+}
+
+// 416 to a Range starting exactly at the end: the earlier run had everything already.
+function isRangeComplete(error: unknown, bytes: number): boolean {
+  const response = (error as { response?: { statusCode?: number; headers?: Record<string, string> } }).response;
+  if (response?.statusCode !== 416) return false;
+  return /^bytes \*\/(\d+)$/.exec(response.headers?.['content-range'] ?? '')?.[1] === String(bytes);
+}
+
+async function restartFromZero(handle: FileHandle, state: TransferState): Promise<void> {
+  await handle.truncate(0);
+  state.hash = createHash('sha256');
+  state.bytes = 0;
+}
+
+// The hash must cover exactly the bytes on disk; after a failed write they may differ, so read them again.
+async function resyncHash(handle: FileHandle, file: string, state: TransferState): Promise<void> {
+  const size = (await handle.stat()).size;
+  if (size === state.bytes) return;
+  state.hash = createHash('sha256');
+  state.bytes = 0;
+  if (size === 0) return;
+  await pipeline(createReadStream(file, { end: size - 1, highWaterMark: 1 << 20 }), new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      state.hash.update(chunk);
+      state.bytes += chunk.length;
+      callback();
+    },
+  }));
+}
+
+// Writes each batch of chunks, then hashes it: the hash never runs ahead of the file.
+class HashingAppender extends Writable {
+  // The write in flight, so a failed transfer is only retried once the file and hash agree again.
+  pending: Promise<void> = Promise.resolve();
+
+  constructor(private readonly handle: FileHandle, private readonly state: TransferState, private readonly onBytes: (bytes: number) => void) {
+    super({ highWaterMark: 1 << 20 });
+  }
+
+  override _writev(chunks: { chunk: Buffer }[], callback: (error?: Error | null) => void): void {
+    const buffers = chunks.map((c) => c.chunk);
+    const length = buffers.reduce((sum, b) => sum + b.length, 0);
+    this.pending = this.handle.writev(buffers).then(({ bytesWritten }) => {
+      if (bytesWritten !== length) throw Object.assign(new Error(`short write (${bytesWritten} of ${length} bytes)`), { code: 'ENOSPC' });
+      for (const buffer of buffers) this.state.hash.update(buffer);
+      this.state.bytes += length;
+      this.onBytes(this.state.bytes);
+      callback();
+    }, (error: Error) => callback(error));
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this._writev([{ chunk }], callback);
+  }
+}
+
+function describeFailure(error: unknown): string {
+  const status = (error as { response?: { statusCode?: number } }).response?.statusCode;
+  if (status && (error as { name?: string }).name === 'HTTPError') return `HTTP ${status}`;
+  const code = (error as { code?: string }).code;
+  return `${error instanceof Error ? error.message : String(error)}${code && !(error instanceof Error && error.message.includes(code)) ? ` (${code})` : ''}`;
+}
+
+// Small text files (checksum lists) with the same retry and transport rules as big downloads.
+export async function downloadText(url: string, settings: Omit<DownloadSettings, 'label'>): Promise<string> {
+  checkUrlAllowed(url, settings.allowHttp);
+  const timeout = settings.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const retries = settings.retries ?? DEFAULT_RETRIES;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await got(url, {
+        retry: { limit: 0 },
+        timeout: { lookup: timeout, connect: timeout, secureConnect: timeout, socket: timeout, response: timeout },
+        signal: settings.signal,
+        hooks: { beforeRedirect: [(options) => checkUrlAllowed(String(options.url), settings.allowHttp)] },
+      }).text();
+    } catch (error) {
+      if (settings.signal?.aborted) throw new InterruptedError();
+      if (!isTransientError(error) || attempt > retries) throw explainDownloadError(error, url, attempt, settings.cacheDir);
+      await sleep((settings.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS) * 2 ** (attempt - 1), undefined, { signal: settings.signal }).catch(() => {
+        throw new InterruptedError();
+      });
+    }
+  }
+}

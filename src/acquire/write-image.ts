@@ -1,0 +1,97 @@
+import { createReadStream } from 'node:fs';
+import { open, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import { InternalError, InterruptedError, ToolError, UserError } from '../errors.ts';
+import { decompressXzToFile } from '../tools/xz.ts';
+import { detectImageFormat, type ImageFormat } from './image-format.ts';
+import { SparseWriter } from './sparse-writer.ts';
+import { chooseZipEntry, corrupt, listZipEntries, openZipEntry } from './zip-entry.ts';
+
+// Which zip entry, and the signal that stops the unpacking.
+export interface WriteImageOptions {
+  // The zip entry to use when the archive holds several.
+  entry?: string;
+  signal?: AbortSignal;
+}
+
+// What was written, for the build log and record.
+export interface WrittenImage {
+  // Size of the image written.
+  bytes: number;
+  format: ImageFormat;
+  // The zip entry that was used.
+  entry?: string;
+}
+
+// Unpacks (or copies) a base image into destPath in one streaming pass, whatever it is packed in,
+// leaving zero blocks as holes; on any failure destPath is removed.
+export async function writeImage(archivePath: string, destPath: string, options: WriteImageOptions = {}): Promise<WrittenImage> {
+  if (path.resolve(archivePath) === path.resolve(destPath)) throw new InternalError(`writeImage: source and destination are both ${destPath}`);
+  const format = await detectImageFormat(archivePath).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') throw new UserError(`base image ${archivePath} does not exist`, 'check the path in the recipe\'s `base:`');
+    throw error;
+  });
+  try {
+    if (format === 'xz') return { bytes: await writeXz(archivePath, destPath, options.signal), format };
+    if (format === 'zip') {
+      const entry = chooseZipEntry(await listZipEntries(archivePath), archivePath, options.entry);
+      const written = await writeStream(await openZipEntry(archivePath, entry), destPath, true, options.signal).catch((error: unknown) => {
+        throw isZlibError(error) ? corrupt(archivePath, error) : error;
+      });
+      if (written.bytes !== entry.uncompressedSize || written.crc32 !== entry.crc32) {
+        throw corrupt(archivePath, new Error(`${entry.name} unpacked to ${written.bytes} bytes with CRC ${hex(written.crc32)}, the directory says ${entry.uncompressedSize} bytes, CRC ${hex(entry.crc32)}`));
+      }
+      return { bytes: written.bytes, format, entry: entry.name };
+    }
+    if (format === 'gzip') {
+      const source = createReadStream(archivePath, { highWaterMark: 1024 * 1024 }).pipe(createGunzip({ chunkSize: 256 * 1024 }));
+      const written = await writeStream(source, destPath, false, options.signal).catch((error: unknown) => {
+        throw isZlibError(error) ? new UserError(`${path.basename(archivePath)} is not a readable gzip file (truncated or corrupt: ${(error as Error).message})`, 'download it again, or check the file you gave', { cause: error }) : error;
+      });
+      return { bytes: written.bytes, format };
+    }
+    const written = await writeStream(createReadStream(archivePath, { highWaterMark: 1024 * 1024 }), destPath, false, options.signal);
+    if (written.bytes === 0) throw new UserError(`base image ${archivePath} is empty`, 'check the path in the recipe\'s `base:`');
+    return { bytes: written.bytes, format };
+  } catch (error) {
+    await rm(destPath, { force: true });
+    if (options.signal?.aborted) throw new InterruptedError();
+    throw error;
+  }
+}
+
+async function writeStream(source: Readable, destPath: string, trackCrc32: boolean, signal?: AbortSignal): Promise<{ bytes: number; crc32: number }> {
+  const handle = await open(destPath, 'w');
+  try {
+    const sparse = (await handle.stat()).isFile();
+    const writer = new SparseWriter(handle, { sparse, trackCrc32 });
+    await pipeline(source, writer, { signal });
+    return { bytes: writer.bytes, crc32: writer.crc32 };
+  } finally {
+    await handle.close();
+  }
+}
+
+async function writeXz(archivePath: string, destPath: string, signal?: AbortSignal): Promise<number> {
+  try {
+    await decompressXzToFile(archivePath, destPath, signal);
+  } catch (error) {
+    if (error instanceof ToolError && /unexpected end of input|corrupt|format not recognized|unsupported/i.test(error.stderr)) {
+      throw new UserError(`${path.basename(archivePath)} is not a readable xz file (truncated or corrupt: ${error.stderr.replace(/^xz: [^:]*: /m, '').trim()})`, 'download it again, or check the file you gave', { cause: error });
+    }
+    throw error;
+  }
+  return (await stat(destPath)).size;
+}
+
+function isZlibError(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && /^Z_/.test(code);
+}
+
+function hex(value: number): string {
+  return value.toString(16).padStart(8, '0');
+}

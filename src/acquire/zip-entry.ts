@@ -1,0 +1,80 @@
+import { createReadStream } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { createInflateRaw } from 'node:zlib';
+import unzipper from 'unzipper';
+import { UserError } from '../errors.ts';
+
+// One file inside a zip, with what it takes to stream it out.
+export interface ZipEntry {
+  name: string;
+  compressedSize: number;
+  uncompressedSize: number;
+  crc32: number;
+  method: number;
+  flags: number;
+  localHeaderOffset: number;
+}
+
+// The archive's file entries from its central directory (unzipper reads it, ZIP64 included).
+export async function listZipEntries(archivePath: string): Promise<ZipEntry[]> {
+  let directory: unzipper.CentralDirectory;
+  try {
+    directory = await unzipper.Open.file(archivePath);
+  } catch (error) {
+    throw corrupt(archivePath, error);
+  }
+  return directory.files.filter((f) => f.type !== 'Directory').map((f) => ({
+    name: f.path,
+    compressedSize: f.compressedSize,
+    uncompressedSize: f.uncompressedSize,
+    crc32: f.crc32 >>> 0,
+    method: f.compressionMethod,
+    flags: f.flags,
+    localHeaderOffset: f.offsetToLocalFileHeader,
+  }));
+}
+
+// The entry to use: the one named (by path or file name), else the single .img, else the single file.
+export function chooseZipEntry(entries: ZipEntry[], archivePath: string, wanted?: string): ZipEntry {
+  const names = entries.map((e) => e.name).join(', ') || '(none)';
+  if (wanted) {
+    const match = entries.find((e) => e.name === wanted) ?? entries.filter((e) => path.posix.basename(e.name) === wanted)[0];
+    if (match) return match;
+    throw new UserError(`${path.basename(archivePath)} has no entry named ${wanted}; it holds: ${names}`, 'set `entry:` in the recipe to one of those names');
+  }
+  const images = entries.filter((e) => /\.img$/i.test(e.name));
+  if (images.length === 1 && images[0]) return images[0];
+  if (images.length === 0 && entries.length === 1 && entries[0]) return entries[0];
+  throw new UserError(`${path.basename(archivePath)} holds ${images.length > 1 ? 'several images' : 'no single image'}: ${names}`, 'name the one to use with `entry:` in the recipe');
+}
+
+// A stream of the entry's uncompressed bytes, read straight from its place in the file and inflated by zlib.
+export async function openZipEntry(archivePath: string, entry: ZipEntry): Promise<Readable> {
+  if (entry.flags & 0x1) throw new UserError(`${entry.name} in ${path.basename(archivePath)} is encrypted`, 'unpack it yourself and give the .img as the base');
+  if (entry.method !== 0 && entry.method !== 8) {
+    throw new UserError(`${entry.name} in ${path.basename(archivePath)} uses zip compression method ${entry.method}, which pikube cannot read (only stored and deflate)`, 'unpack it yourself and give the .img as the base');
+  }
+  const header = Buffer.alloc(30);
+  const handle = await open(archivePath, 'r');
+  try {
+    await handle.read(header, 0, 30, entry.localHeaderOffset);
+  } finally {
+    await handle.close();
+  }
+  if (header.readUInt32LE(0) !== 0x04034b50) throw corrupt(archivePath, new Error(`no local header for ${entry.name} at offset ${entry.localHeaderOffset}`));
+  const start = entry.localHeaderOffset + 30 + header.readUInt16LE(26) + header.readUInt16LE(28);
+  const size = (await stat(archivePath)).size;
+  if (start + entry.compressedSize > size) throw corrupt(archivePath, new Error(`${entry.name} runs past the end of the file`));
+  const raw = createReadStream(archivePath, { start, end: start + entry.compressedSize - 1, highWaterMark: 1024 * 1024 });
+  if (entry.compressedSize === 0) raw.destroy();
+  return entry.method === 8 ? raw.pipe(createInflateRaw({ chunkSize: 256 * 1024 })) : raw;
+}
+
+// A damaged or cut-off archive is the input's fault: say so, and what to do.
+export function corrupt(archivePath: string, cause: unknown): UserError {
+  const detail = cause instanceof Error ? cause.message : String(cause);
+  return new UserError(`${path.basename(archivePath)} is not a readable zip archive (truncated or corrupt: ${detail})`,
+    'download it again (for a cached download: `pikube cache prune --all`), or check the file you gave', { cause });
+}
