@@ -1,8 +1,7 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { UserError } from '../errors.ts';
+import { hashFile } from './hash-file.ts';
 
 export interface LocalFile {
   hostPath: string;
@@ -16,20 +15,13 @@ export type OverlayItem =
   | { kind: 'directory'; relative: string; mode: number }
   | { kind: 'symlink'; relative: string; target: string };
 
-// Hashes a host file as a stream: inputs can be hundreds of megabytes.
-export async function hashFile(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
-
 // Reads what a recipe `source:` points at, failing with the recipe's own words when it is missing.
 export async function readLocalFile(path: string, where: string): Promise<LocalFile> {
   const stats = await lstat(path).catch(() => undefined);
   if (!stats?.isFile()) {
     throw new UserError(`${where}: ${path} ${stats ? 'is not a regular file' : 'does not exist'}`, 'paths in the recipe are relative to the recipe file');
   }
-  return { hostPath: path, size: stats.size, mode: stats.mode & 0o7777, sha256: await hashFile(path) };
+  return { hostPath: path, size: stats.size, mode: stats.mode & 0o7777, sha256: (await hashFile(path)).sha256 };
 }
 
 // Walks an overlay folder in a stable order; the image gets its files, folders and symlinks as they are.
@@ -51,7 +43,7 @@ export async function readOverlay(root: string): Promise<OverlayItem[]> {
       } else if (info.isSymbolicLink()) {
         items.push({ kind: 'symlink', relative: child, target: await readlink(hostPath) });
       } else if (info.isFile()) {
-        items.push({ kind: 'file', relative: child, hostPath, size: info.size, mode: info.mode & 0o7777, sha256: await hashFile(hostPath) });
+        items.push({ kind: 'file', relative: child, hostPath, size: info.size, mode: info.mode & 0o7777, sha256: (await hashFile(hostPath)).sha256 });
       } else {
         throw new UserError(`overlay: ${hostPath} is a device, socket or pipe`, 'an overlay holds only files, folders and symlinks');
       }

@@ -1,47 +1,51 @@
 import { basename, extname, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { addAcquireFlags } from '../acquire/acquire-flags.ts';
+import { writeImage } from '../acquire/write-image.ts';
+import { withBuildOutput } from '../build/build-output.ts';
+import { loadBuild, type BuildFlags } from '../build/load-build.ts';
+import { planBuild } from '../build/plan-build.ts';
 import { UserError } from '../errors.ts';
-import { preparePlan } from '../build/prepare-plan.ts';
+import { applyPlan } from '../image/apply-plan.ts';
 import type { ExtBackend } from '../image/backend.ts';
-import { buildImage } from '../image/build-image.ts';
 import { debugfsBackend } from '../image/debugfs-backend.ts';
 import { mountBackend } from '../image/mount-backend.ts';
 import { runSignal } from '../interrupt.ts';
 import { log } from '../log.ts';
 import { ensureTools } from '../tools/check-tools.ts';
-import { copySparse } from '../tools/cp.ts';
 
-export interface BuildOptions {
-  config: string;
+interface BuildCommandFlags extends BuildFlags {
   output?: string;
-  base?: string;
   backend: string;
 }
 
-// `pikube build`: the main job, recipe in, bootable image (plus OUTPUT.sha256) out.
+// `pikube build`: the main job, recipe in; image, OUTPUT.sha256 (and OUTPUT.kubeconfig with Kubernetes) out.
 export function registerBuildCommand(program: Command): void {
-  program
+  const command = program
     .command('build')
     .description('build an image from the recipe: the base with every planned file written into its partitions')
     .option('-c, --config <file>', 'the recipe', 'pikube.yaml')
     .option('-o, --output <file>', 'the image to write (default: the recipe name with .img)')
-    .option('--base <path>', 'use this base image instead of the recipe\'s')
+    .option('--base <path>', 'use this base (path, catalog name or URL) instead of the recipe\'s')
     .option('--backend <name>', 'how ext4 is edited: debugfs (no root) or mount (root, kernel driver)', 'debugfs')
-    .action(async (options: BuildOptions) => {
-      const backend = pickBackend(options.backend);
-      await ensureTools('build', { include: backend.name === 'mount' ? ['losetup', 'mount', 'umount'] : [] });
-      const prepared = await preparePlan(options);
-      const output = resolve(options.output ?? `${basename(options.config, extname(options.config))}.img`);
-      if (output === prepared.basePath) throw new UserError('the output is the base image itself', 'choose another -o FILE: pikube never edits its base in place');
-      const built = await buildImage(prepared.plan, {
-        output,
-        backend,
-        signal: runSignal,
-        writeBase: (destination) => copySparse(prepared.basePath, destination, runSignal),
-      });
-      log.info(`built ${built.path} (${(built.size / 2 ** 20).toFixed(0)} MiB, sha256 ${built.sha256})`);
-      process.stdout.write(`${built.path}\n`);
-    });
+    .option('--registry-mirror <url>', 'pull HOST/REPO:TAG from <url>/HOST/REPO:TAG (overrides the recipe\'s registryMirror)');
+  addAcquireFlags(command).action(async (flags: BuildCommandFlags) => {
+    const backend = pickBackend(flags.backend);
+    await ensureTools('build', { include: backend.name === 'mount' ? ['losetup', 'mount', 'umount'] : [] });
+    const session = await loadBuild(flags);
+    const output = resolve(flags.output ?? `${basename(flags.config, extname(flags.config))}.img`);
+    if (output === session.base.archivePath) throw new UserError('the output is the base image itself', 'choose another -o FILE: pikube never edits its base in place');
+    const built = await withBuildOutput(output, async ({ image, dir }) => {
+      log.step(`writing the base image (${session.baseName})`);
+      await writeImage(session.base.archivePath, image, { ...(session.base.entry ? { entry: session.base.entry } : {}), signal: runSignal });
+      const { plan, kubeconfig } = await planBuild(session, image, dir);
+      await applyPlan(plan, image, backend, runSignal);
+      return kubeconfig === undefined ? {} : { kubeconfig };
+    }, runSignal);
+    log.info(`built ${built.image} (${(built.size / 2 ** 20).toFixed(0)} MiB, sha256 ${built.sha256})`);
+    if (built.kubeconfig) log.info(`kubeconfig for this node: ${built.kubeconfig} (kubectl --kubeconfig ${built.kubeconfig} get nodes, once the Pi is up)`);
+    process.stdout.write(`${built.image}\n`);
+  });
 }
 
 function pickBackend(name: string): ExtBackend {

@@ -1,19 +1,39 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Command } from 'commander';
-import { preparePlan } from '../build/prepare-plan.ts';
+import { addAcquireFlags } from '../acquire/acquire-flags.ts';
+import { detectImageFormat } from '../acquire/image-format.ts';
+import { writeImage } from '../acquire/write-image.ts';
+import { loadBuild, type BuildFlags } from '../build/load-build.ts';
+import { planBuild } from '../build/plan-build.ts';
+import { runSignal } from '../interrupt.ts';
 import { formatPlan } from '../plan/format-plan.ts';
 import { ensureTools } from '../tools/check-tools.ts';
 
-// `pikube plan`: every entry the build would write, without touching anything.
+// `pikube plan`: every entry the build would write, without touching the base or any output.
 export function registerPlanCommand(program: Command): void {
-  program
+  const command = program
     .command('plan')
     .description('show every file, folder, symlink and partition change a build would make, without writing anything')
     .option('-c, --config <file>', 'the recipe', 'pikube.yaml')
-    .option('--base <path>', 'use this base image instead of the recipe\'s')
-    .option('--json', 'print the plan as JSON')
-    .action(async (options: { config: string; base?: string; json?: boolean }) => {
-      await ensureTools('plan');
-      const { plan } = await preparePlan(options);
-      process.stdout.write(options.json ? `${JSON.stringify(plan, null, 2)}\n` : formatPlan(plan));
-    });
+    .option('--base <path>', 'use this base (path, catalog name or URL) instead of the recipe\'s')
+    .option('--registry-mirror <url>', 'pull HOST/REPO:TAG from <url>/HOST/REPO:TAG')
+    .option('--json', 'print the plan as JSON');
+  addAcquireFlags(command).action(async (flags: BuildFlags & { json?: boolean }) => {
+    await ensureTools('plan');
+    const session = await loadBuild(flags);
+    const work = await mkdtemp(join(tmpdir(), 'pikube-plan-'));
+    try {
+      let image = session.base.archivePath;
+      if ((await detectImageFormat(image)) !== 'raw') {
+        image = join(work, 'base.img');
+        await writeImage(session.base.archivePath, image, { ...(session.base.entry ? { entry: session.base.entry } : {}), signal: runSignal });
+      }
+      const { plan } = await planBuild(session, image, work);
+      process.stdout.write(flags.json ? `${JSON.stringify(plan, null, 2)}\n` : formatPlan(plan));
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  });
 }

@@ -1,0 +1,45 @@
+import { access, chmod, constants, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { hashFile } from '../acquire/hash-file.ts';
+import { UserError } from '../errors.ts';
+
+export interface OutputFiles {
+  image: string;
+  sha256: string;
+  size: number;
+  kubeconfig?: string;
+}
+
+export interface WorkArea {
+  // The image being built: a hidden file beside the output, renamed into place only on success.
+  image: string;
+  // Scratch space beside it (pulled image tarballs, partition copies), removed in every case.
+  dir: string;
+}
+
+// Builds into a temporary file beside the output and renames it into place with OUTPUT.sha256 (and
+// OUTPUT.kubeconfig, 0600) only when `build` succeeds; on failure or Ctrl-C nothing is left behind and an older
+// output stays as it was.
+export async function withBuildOutput(output: string, build: (work: WorkArea) => Promise<{ kubeconfig?: string }>, signal?: AbortSignal): Promise<OutputFiles> {
+  const folder = dirname(output);
+  await access(folder, constants.W_OK).catch(() => {
+    throw new UserError(`cannot write to ${folder}`, 'choose an output in a folder you can write to with -o FILE');
+  });
+  const dir = await mkdtemp(join(folder, `.${basename(output)}.pikube-`));
+  const image = join(dir, 'image.img');
+  try {
+    const { kubeconfig } = await build({ image, dir });
+    const { sha256, size } = await hashFile(image, signal);
+    await writeFile(join(dir, 'image.sha256'), `${sha256}  ${basename(output)}\n`);
+    if (kubeconfig !== undefined) {
+      await writeFile(join(dir, 'image.kubeconfig'), kubeconfig, { mode: 0o600 });
+      await chmod(join(dir, 'image.kubeconfig'), 0o600);
+    }
+    await rename(image, output);
+    await rename(join(dir, 'image.sha256'), `${output}.sha256`);
+    if (kubeconfig !== undefined) await rename(join(dir, 'image.kubeconfig'), `${output}.kubeconfig`);
+    return { image: output, sha256, size, ...(kubeconfig === undefined ? {} : { kubeconfig: `${output}.kubeconfig` }) };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,35 @@
+import { join } from 'node:path';
+import type { AcquireOptions } from '../acquire/acquire-options.ts';
+import type { LocalFile } from '../acquire/local-inputs.ts';
+import type { BuildInput } from '../plan/types.ts';
+import { hashFile } from '../acquire/hash-file.ts';
+import { platformForArchitecture } from '../registry/platform.ts';
+import { pullImage } from '../registry/pull-image.ts';
+import { writeImageTarball } from '../registry/image-tarball.ts';
+import { safeName } from './k3s/plan-k3s.ts';
+
+export interface PulledTarball {
+  reference: string;
+  file: LocalFile;
+}
+
+// Pulls the recipe's `images:` for the image's own architecture into tarballs in `workDir`, which the
+// profile places where its runtime loads them at first boot.
+export async function pullImageTarballs(references: readonly string[], architecture: string, workDir: string,
+  options: AcquireOptions & { registryMirror?: string }): Promise<{ tarballs: PulledTarball[]; inputs: BuildInput[] }> {
+  const platform = platformForArchitecture(architecture);
+  const tarballs: PulledTarball[] = [];
+  const inputs: BuildInput[] = [];
+  for (const reference of references) {
+    const pulled = await pullImage(reference, {
+      platform, cacheDir: options.cacheDir, offline: options.offline, signal: options.signal,
+      ...(options.registryMirror ? { registryMirror: options.registryMirror } : {}),
+    });
+    const path = join(workDir, `${safeName(reference)}.tar`);
+    await writeImageTarball(pulled, path, { signal: options.signal });
+    const { sha256, size } = await hashFile(path, options.signal);
+    tarballs.push({ reference, file: { hostPath: path, size, mode: 0o644, sha256 } });
+    inputs.push({ role: 'image', name: pulled.name, sha256: pulled.manifest.digest.replace(/^sha256:/, '') });
+  }
+  return { tarballs, inputs };
+}
