@@ -77,6 +77,15 @@ async function populateRoot(root: string, o: { arch: string; partuuid: string; n
   await writeFile(join(root, 'etc/fstab'), `proc /proc proc defaults 0 0\nPARTUUID=${o.partuuid.replace(/-0?2$|-[0-9a-f]+$/, '')}-01 /boot vfat defaults 0 2\nPARTUUID=${o.partuuid} / ext4 defaults,noatime 0 1\n`);
   await writeFile(join(root, 'usr/bin/env'), elfHeader(o.arch));
   await chmod(join(root, 'usr/bin/env'), 0o755);
+  if (o.arch === 'armhf') {
+    await writeFile(join(root, 'usr/bin/docker'), elfHeader(o.arch));
+    await chmod(join(root, 'usr/bin/docker'), 0o755);
+    await symlink('/boot/fake-hwclock.data', join(root, 'etc/fake-hwclock.data'));
+  } else {
+    await mkdir(join(root, 'boot/firmware'), { recursive: true });
+    await mkdir(join(root, 'etc/rpi'), { recursive: true });
+    await writeFile(join(root, 'etc/rpi/swap.conf'), '[Main]\nMechanism=auto\n');
+  }
   if (o.networkManager) {
     await mkdir(join(root, 'etc/NetworkManager/system-connections'), { recursive: true });
     await writeFile(join(root, 'usr/sbin/NetworkManager'), elfHeader(o.arch));
@@ -93,7 +102,7 @@ async function populateRoot(root: string, o: { arch: string; partuuid: string; n
 }
 
 // A bare ELF header: enough for any tool that reads the machine type, useless to run.
-function elfHeader(arch: string): Buffer {
+export function elfHeader(arch: string): Buffer {
   const header = Buffer.alloc(64);
   header.writeUInt32BE(0x7f454c46, 0);
   header[4] = arch === 'arm64' ? 2 : 1;

@@ -1,7 +1,8 @@
 import { UserError } from '../errors.ts';
 
 // Finds the sha256 for fileName in a checksum file: sha256sum lines (`HEX  name`, `HEX *name`),
-// BSD lines (`SHA256 (name) = HEX`) or a bare `.sha256` holding one digest.
+// BSD lines (`SHA256 (name) = HEX`) or a bare `.sha256` holding one unnamed digest; a line naming another file
+// never stands in for the one asked for.
 export function parseChecksumFile(text: string, fileName: string, source: string): string {
   const entries: { name?: string; sha256: string }[] = [];
   for (const raw of text.split(/\r?\n/)) {
@@ -14,7 +15,7 @@ export function parseChecksumFile(text: string, fileName: string, source: string
   }
   const named = entries.filter((e) => e.name !== undefined && baseName(e.name) === fileName);
   if (named.length > 0 && named.every((e) => e.sha256 === named[0]?.sha256)) return named[0]!.sha256;
-  if (entries.length === 1 && entries[0]) return entries[0].sha256;
+  if (entries.length === 1 && entries[0]?.name === undefined) return entries[0].sha256;
   if (entries.length === 0) {
     throw new UserError(`${source} holds no sha256 digest`, 'check that the checksum URL points at a sha256sum file or a .sha256 file');
   }
