@@ -15,7 +15,8 @@ export function parseChecksumFile(text: string, fileName: string, source: string
   }
   const named = entries.filter((e) => e.name !== undefined && baseName(e.name) === fileName);
   if (named.length > 0 && named.every((e) => e.sha256 === named[0]?.sha256)) return named[0]!.sha256;
-  if (entries.length === 1 && entries[0]?.name === undefined) return entries[0].sha256;
+  const only = entries.length === 1 ? entries[0] : undefined;
+  if (only && only.name === undefined) return only.sha256;
   if (entries.length === 0) {
     throw new UserError(`${source} holds no sha256 digest`, 'check that the checksum URL points at a sha256sum file or a .sha256 file');
   }

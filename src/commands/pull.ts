@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { resolveCacheDir } from '../acquire/cache-dir.ts';
 import { UserError } from '../errors.ts';
 import { runSignal } from '../interrupt.ts';
 import { log } from '../log.ts';
@@ -10,8 +11,8 @@ import { formatBytes, pullImage } from '../registry/pull-image.ts';
 
 interface PullCommandOptions {
   platform: string;
-  output?: string;
-  cacheDir: string;
+  output: string;
+  cache?: string;
   registryMirror?: string;
   offline?: boolean;
 }
@@ -23,18 +24,17 @@ export function registerPullCommand(program: Command): void {
     .description('pull a container image for the Pi\'s platform (no Docker needed) and write it as an image tarball')
     .argument('<ref>', 'the image, e.g. registry.k8s.io/pause:3.10 or docker.io/library/alpine:3.20')
     .requiredOption('--platform <platform>', 'linux/arm64, linux/arm/v7 or linux/arm/v6')
-    .option('-o, --output <file>', 'the tarball to write')
-    .option('--cache-dir <dir>', 'where verified blobs are kept between runs', process.env.PIKUBE_CACHE ?? 'cache')
+    .requiredOption('-o, --output <file>', 'the tarball to write')
+    .option('--cache <dir>', 'download cache (default: $PIKUBE_CACHE, the checkout\'s cache/, or ~/.cache/pikube)')
     .option('--registry-mirror <url>', 'pull HOST/REPO:TAG as URL/HOST/REPO:TAG')
     .option('--offline', 'use only the cache; fail if the image was never pulled')
     .action(async (ref: string, options: PullCommandOptions) => {
-      if (!options.output) throw new UserError('no output file', 'add -o FILE.tar');
       const output = resolve(options.output);
       const outputDir = await stat(dirname(output)).catch(() => undefined);
       if (!outputDir?.isDirectory()) throw new UserError(`the directory ${dirname(output)} does not exist`, 'create it first, or choose another -o FILE.tar');
       const pulled = await pullImage(ref, {
         platform: parsePlatform(options.platform),
-        cacheDir: resolve(options.cacheDir),
+        cacheDir: resolveCacheDir(options.cache),
         ...(options.registryMirror ? { registryMirror: options.registryMirror } : {}),
         offline: Boolean(options.offline),
         signal: runSignal,

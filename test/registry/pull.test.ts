@@ -153,12 +153,12 @@ test('pikube pull writes the tarball and exits 1 with the platform list when the
   const cacheDir = await fixture.makeCacheDir();
   const output = join(fixture.root, 'cli.tar');
   const env = { DOCKER_CONFIG: join(fixture.root, 'no-docker-config') };
-  const ok = await execa('npx', ['tsx', 'src/cli.ts', 'pull', `${fixture.open.host}/test/app:1`, '--platform', 'linux/arm64', '-o', output, '--cache-dir', cacheDir], { reject: false, env });
+  const ok = await execa('npx', ['tsx', 'src/cli.ts', 'pull', `${fixture.open.host}/test/app:1`, '--platform', 'linux/arm64', '-o', output, '--cache', cacheDir], { reject: false, env });
   t.is(ok.exitCode, 0, ok.stderr);
   t.is(ok.stdout.trim(), output);
   const oci = JSON.parse((await execa('skopeo', ['inspect', `oci-archive:${output}`])).stdout) as { Architecture: string };
   t.is(oci.Architecture, 'arm64');
-  const missing = await execa('npx', ['tsx', 'src/cli.ts', 'pull', `${fixture.open.host}/test/app:1`, '--platform', 'linux/arm/v6', '-o', output, '--cache-dir', cacheDir], { reject: false, env });
+  const missing = await execa('npx', ['tsx', 'src/cli.ts', 'pull', `${fixture.open.host}/test/app:1`, '--platform', 'linux/arm/v6', '-o', output, '--cache', cacheDir], { reject: false, env });
   t.is(missing.exitCode, 1);
   t.regex(missing.stderr, /error: no linux\/arm\/v6 image for .*: it has linux\/amd64, linux\/arm64, linux\/arm\/v7/);
 });
