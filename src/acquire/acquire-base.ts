@@ -4,7 +4,7 @@ import { UserError } from '../errors.ts';
 import type { AcquireOptions } from './acquire-options.ts';
 import { findCatalogEntry, getCatalogEntry, loadCatalog, type CatalogEntry } from './catalog.ts';
 import { fetchArtifact, type ArtifactCheck } from './fetch-artifact.ts';
-import { hashFile } from './hash-file.ts';
+import { digestLocalFile } from './local-digest.ts';
 
 // What the recipe says next to `base:`.
 export interface BaseSpec {
@@ -59,7 +59,7 @@ export function resolveBase(base: string, spec: BaseSpec = {}): ResolvedBase {
 // Makes the base available locally: downloaded and verified into the cache, or a local file hashed.
 export async function acquireBase(base: string, spec: BaseSpec, options: AcquireOptions): Promise<AcquiredBase> {
   const resolved = resolveBase(base, spec);
-  if (resolved.kind === 'path') return useLocalFile(resolved, options.signal);
+  if (resolved.kind === 'path') return useLocalFile(resolved, options);
   const fetched = await fetchArtifact(resolved.url, resolved.check, options);
   return {
     kind: resolved.kind,
@@ -75,12 +75,12 @@ export async function acquireBase(base: string, spec: BaseSpec, options: Acquire
   };
 }
 
-async function useLocalFile(resolved: Extract<ResolvedBase, { kind: 'path' }>, signal?: AbortSignal): Promise<AcquiredBase> {
+async function useLocalFile(resolved: Extract<ResolvedBase, { kind: 'path' }>, options: AcquireOptions): Promise<AcquiredBase> {
   const info = await stat(resolved.path).catch(() => undefined);
   if (!info?.isFile()) {
     throw new UserError(`base image ${resolved.path} does not exist${info ? ' or is not a file' : ''}`, `check the path; catalog names are: ${[...loadCatalog().keys()].join(', ')}`);
   }
-  const { sha256, size } = await hashFile(resolved.path, signal);
+  const { sha256, size } = await digestLocalFile(resolved.path, options.cacheDir, options.signal);
   const expected = resolved.sha256?.trim().toLowerCase().replace(/^sha256:/, '');
   if (expected && expected !== sha256) {
     throw new UserError(`checksum mismatch for ${resolved.path}: expected sha256 ${expected}, got ${sha256}`, 'the file is not the one the recipe expects: check the file or the sha256 in the recipe');
