@@ -1,7 +1,7 @@
 import process from 'node:process';
 import { Command, CommanderError } from 'commander';
-import { EXIT, getExitCode, ToolError, UserError } from './errors.ts';
-import { installInterruptHandler } from './interrupt.ts';
+import { EXIT, getExitCode, InterruptedError, ToolError, UserError } from './errors.ts';
+import { installInterruptHandler, runSignal } from './interrupt.ts';
 import { log, setLogLevel } from './log.ts';
 import { PIKUBE_VERSION } from './version.ts';
 import { registerBuildCommand } from './commands/build.ts';
@@ -42,7 +42,7 @@ function reportError(error: unknown): void {
     log.error(error.message);
     if (error.hint) log.info(`  hint: ${error.hint}`);
   } else if (error instanceof Error && error.name === 'InterruptedError') {
-    log.error('interrupted: nothing was written; temporary files and devices were released');
+    log.error(error.message === 'interrupted' ? 'interrupted: temporary files, loop devices and mounts were released' : error.message);
   } else if (error instanceof Error && getExitCode(error) === EXIT.tool) {
     log.error(`${error.message}${'code' in error && error.code === 'ENOSPC' ? '\n  hint: the disk is full: free space or choose another --output' : ''}`);
   } else {
@@ -62,8 +62,10 @@ async function main(argv: string[]): Promise<never> {
     if (error instanceof CommanderError) {
       process.exit(error.exitCode === 0 ? EXIT.ok : EXIT.user);
     }
-    reportError(error);
-    process.exit(getExitCode(error));
+    // Whatever a cancelled operation threw (an AbortError from a stream, a killed tool), Ctrl-C is the cause.
+    const cause = runSignal.aborted && !(error instanceof InterruptedError) ? new InterruptedError() : error;
+    reportError(cause);
+    process.exit(getExitCode(cause));
   }
 }
 

@@ -5,6 +5,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { InternalError, InterruptedError, ToolError, UserError } from '../errors.ts';
+import { copySparse } from '../tools/cp.ts';
 import { decompressXzToFile } from '../tools/xz.ts';
 import { detectImageFormat, type ImageFormat } from './image-format.ts';
 import { SparseWriter } from './sparse-writer.ts';
@@ -53,9 +54,11 @@ export async function writeImage(archivePath: string, destPath: string, options:
       });
       return { bytes: written.bytes, format };
     }
-    const written = await writeStream(createReadStream(archivePath, { highWaterMark: 1024 * 1024 }), destPath, false, options.signal);
-    if (written.bytes === 0) throw new UserError(`base image ${archivePath} is empty`, 'check the path in the recipe\'s `base:`');
-    return { bytes: written.bytes, format };
+    // A plain image is copied by cp, which finds holes with SEEK_DATA/SEEK_HOLE (Node cannot) and skips them.
+    await copySparse(archivePath, destPath, options.signal);
+    const bytes = (await stat(destPath)).size;
+    if (bytes === 0) throw new UserError(`base image ${archivePath} is empty`, 'check the path in the recipe\'s `base:`');
+    return { bytes, format };
   } catch (error) {
     await rm(destPath, { force: true });
     if (options.signal?.aborted) throw new InterruptedError();

@@ -1,5 +1,6 @@
+import { stat } from 'node:fs/promises';
 import type { AcquireOptions } from '../acquire/acquire-options.ts';
-import { acquireBase, type AcquiredBase } from '../acquire/acquire-base.ts';
+import { acquireBase, resolveBase, type AcquiredBase } from '../acquire/acquire-base.ts';
 import { acquireOptionsFromFlags, type AcquireFlags } from '../acquire/acquire-flags.ts';
 import { loadRecipe, type LoadedRecipe } from '../config/load-recipe.ts';
 import { readBuildClock, type BuildClock } from './build-clock.ts';
@@ -14,7 +15,11 @@ export interface BuildFlags extends AcquireFlags {
 export interface BuildSession {
   loaded: LoadedRecipe;
   acquire: AcquireOptions & { registryMirror?: string };
-  base: AcquiredBase;
+  // The file to unpack (a cached download or the local image) and, for a zip, the entry to use.
+  archivePath: string;
+  entry?: string;
+  // Settles once the base is verified: a local base is hashed while it is being unpacked, not before.
+  base: Promise<AcquiredBase>;
   baseName: string;
   clock: BuildClock;
 }
@@ -26,9 +31,13 @@ export async function loadBuild(flags: BuildFlags): Promise<BuildSession> {
   const acquire = { ...acquireOptionsFromFlags(flags, recipe), ...(flags.registryMirror ?? recipe.registryMirror ? { registryMirror: flags.registryMirror ?? recipe.registryMirror } : {}) };
   const spec = typeof recipe.base === 'string' ? { source: recipe.base } : recipe.base;
   const baseName = flags.base ?? spec.source;
-  const base = await acquireBase(baseName, {
-    ...(flags.base ? {} : { sha256: spec.sha256, entry: spec.entry }),
-    baseDir: flags.base ? process.cwd() : loaded.directory,
-  }, acquire);
-  return { loaded, acquire, base, baseName, clock: readBuildClock() };
+  const baseSpec = { ...(flags.base ? {} : { sha256: spec.sha256, entry: spec.entry }), baseDir: flags.base ? process.cwd() : loaded.directory };
+  const resolved = resolveBase(baseName, baseSpec);
+  const base = acquireBase(baseName, baseSpec, acquire);
+  // Handled here so a failure while nobody awaits it yet is not an unhandled rejection; awaiting it still throws.
+  base.catch(() => undefined);
+  // A download must finish before unpacking; a local file that is missing is reported before anything starts.
+  if (resolved.kind !== 'path' || !(await stat(resolved.path).catch(() => undefined))?.isFile()) await base;
+  const archivePath = resolved.kind === 'path' ? resolved.path : (await base).archivePath;
+  return { loaded, acquire, archivePath, ...(resolved.entry ? { entry: resolved.entry } : {}), base, baseName, clock: readBuildClock() };
 }

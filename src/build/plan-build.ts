@@ -22,7 +22,7 @@ export interface PlannedBuild {
 // (local files, Kubernetes artifacts, images, a fresh PKI) into `workDir`, and returns the pure plan.
 export async function planBuild(session: BuildSession, image: string, workDir: string): Promise<PlannedBuild> {
   const { recipe, directory, text } = session.loaded;
-  const facts = { ...(await readImageFacts(image)), path: session.base.archivePath };
+  const facts = { ...(await readImageFacts(image)), path: session.archivePath };
   const overlay = recipe.overlay ? await readOverlay(resolve(directory, recipe.overlay)) : [];
   const sources = new Map<number, LocalFile>();
   for (const [i, file] of recipe.files.entries()) {
@@ -44,7 +44,7 @@ export async function planBuild(session: BuildSession, image: string, workDir: s
   } else if (recipe.images.length > 0) {
     throw new UserError('`images:` needs a Kubernetes profile to load them', 'add `kubernetes: { distribution: k3s }` to the recipe, or remove `images:`');
   }
-  const base = session.base;
+  const base = await session.base;
   const plan = buildPlan(recipe, facts, {
     pikubeVersion: PIKUBE_VERSION,
     recipeSha256,

@@ -34,10 +34,10 @@ export function registerBuildCommand(program: Command): void {
     await ensureTools('build', { include: backend.name === 'mount' ? ['losetup', 'mount', 'umount'] : [] });
     const session = await loadBuild(flags);
     const output = resolve(flags.output ?? `${basename(flags.config, extname(flags.config))}.img`);
-    if (output === session.base.archivePath) throw new UserError('the output is the base image itself', 'choose another -o FILE: pikube never edits its base in place');
+    if (output === session.archivePath) throw new UserError('the output is the base image itself', 'choose another -o FILE: pikube never edits its base in place');
     const built = await withBuildOutput(output, async ({ image, dir }) => {
       log.step(`writing the base image (${session.baseName})`);
-      await writeImage(session.base.archivePath, image, { ...(session.base.entry ? { entry: session.base.entry } : {}), signal: runSignal });
+      await Promise.all([writeImage(session.archivePath, image, { ...(session.entry ? { entry: session.entry } : {}), signal: runSignal }), session.base]);
       const { plan, kubeconfig } = await planBuild(session, image, dir);
       await applyPlan(plan, image, backend, runSignal);
       return kubeconfig === undefined ? {} : { kubeconfig };

@@ -23,12 +23,13 @@ export function registerPlanCommand(program: Command): void {
   addAcquireFlags(command).action(async (flags: BuildFlags & { json?: boolean }) => {
     await ensureTools('plan');
     const session = await loadBuild(flags);
+    await session.base;
     const work = await mkdtemp(join(tmpdir(), 'pikube-plan-'));
     try {
-      let image = session.base.archivePath;
+      let image = session.archivePath;
       if ((await detectImageFormat(image)) !== 'raw') {
         image = join(work, 'base.img');
-        await writeImage(session.base.archivePath, image, { ...(session.base.entry ? { entry: session.base.entry } : {}), signal: runSignal });
+        await writeImage(session.archivePath, image, { ...(session.entry ? { entry: session.entry } : {}), signal: runSignal });
       }
       const { plan } = await planBuild(session, image, work);
       process.stdout.write(flags.json ? `${JSON.stringify(plan, null, 2)}\n` : formatPlan(plan));

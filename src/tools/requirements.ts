@@ -28,6 +28,7 @@ export const REQUIREMENTS: readonly Requirement[] = [
   { tool: 'losetup', debian: 'mount', homebrew: '(Linux only)', versionArgs: ['--version'], versionPattern: /(\d+\.\d+(?:\.\d+)?)/, commands: ['build'], optional: 'only for --backend mount (root)' },
   { tool: 'mount', debian: 'mount', homebrew: '(Linux only)', versionArgs: ['--version'], versionPattern: /(\d+\.\d+(?:\.\d+)?)/, commands: ['build'], optional: 'only for --backend mount (root)' },
   { tool: 'umount', debian: 'mount', homebrew: '(Linux only)', versionArgs: ['--version'], versionPattern: /(\d+\.\d+(?:\.\d+)?)/, commands: ['build'], optional: 'only for --backend mount (root)' },
+  { tool: 'cp', debian: 'coreutils', homebrew: 'coreutils', versionArgs: ['--version'], versionPattern: /(\d+\.\d+)/, commands: ['build', 'plan'] },
   { tool: 'dd', debian: 'coreutils', homebrew: 'coreutils', versionArgs: ['--version'], versionPattern: /(\d+\.\d+)/, commands: ['build'] },
   { tool: 'fallocate', debian: 'util-linux', homebrew: '(Linux only)', versionArgs: ['--version'], versionPattern: /(\d+\.\d+(?:\.\d+)?)/, commands: ['build'], optional: 'only when the root partition must grow' },
   { tool: 'openssl', debian: 'openssl', homebrew: 'openssl', versionArgs: ['version'], versionPattern: /OpenSSL (\d+\.\d+\.\d+)/, minVersion: '1.1.1', commands: ['build', 'plan'], optional: 'only to hash a plain `password`' },
