@@ -5,6 +5,8 @@ import { installInterruptHandler } from './interrupt.ts';
 import { log, setLogLevel } from './log.ts';
 import { PIKUBE_VERSION } from './version.ts';
 import { registerDoctorCommand } from './commands/doctor.ts';
+import { registerDrivesCommand } from './commands/drives.ts';
+import { registerFlashCommand } from './commands/flash.ts';
 
 // The command table; each command lives in src/commands/ and only orchestrates library calls.
 function makeProgram(): Command {
@@ -20,6 +22,8 @@ function makeProgram(): Command {
     setLogLevel(options.verbose ? 'verbose' : options.quiet ? 'quiet' : 'normal');
   });
   registerDoctorCommand(program);
+  registerDrivesCommand(program);
+  registerFlashCommand(program);
   return program;
 }
 

@@ -1,0 +1,62 @@
+import type { Readable } from 'node:stream';
+import type { Chunk } from './read-pieces.ts';
+
+export interface StreamPosition {
+  // Bytes taken from the stream so far; when the stream ended, its length.
+  bytesRead: number;
+  ended: boolean;
+}
+
+// Cuts a sequential image stream into chunks of its mapped bytes (all bytes without ranges, in `segmentSize` segments).
+// Chunks never cross a range, a segment or `boundary`; a yielded buffer is reused once the generator resumes.
+export async function* streamChunks(stream: Readable, ranges: readonly { start: number; end: number }[] | undefined,
+  options: { chunkSize: number; segmentSize: number; boundary: number }, position: StreamPosition): AsyncGenerator<Chunk> {
+  const staging = Buffer.allocUnsafe(options.chunkSize);
+  let stagedStart = 0;
+  let stagedLength = 0;
+  let stagedRange = -1;
+  let rangeIndex = 0;
+  const flush = (): Chunk => {
+    const chunk = { offset: stagedStart, data: staging.subarray(0, stagedLength), range: stagedRange };
+    stagedLength = 0;
+    return chunk;
+  };
+  for await (const piece of stream as AsyncIterable<Buffer>) {
+    const base = position.bytesRead;
+    let at = 0;
+    while (at < piece.length) {
+      const offset = base + at;
+      let index: number;
+      let spanEnd: number;
+      if (ranges) {
+        while (rangeIndex < ranges.length && (ranges[rangeIndex]?.end ?? 0) <= offset) rangeIndex++;
+        const range = ranges[rangeIndex];
+        if (!range) break;
+        if (offset < range.start) {
+          at = Math.min(piece.length, range.start - base);
+          continue;
+        }
+        index = rangeIndex;
+        spanEnd = range.end;
+      } else {
+        index = Math.floor(offset / options.segmentSize);
+        spanEnd = (index + 1) * options.segmentSize;
+      }
+      if (offset < options.boundary) spanEnd = Math.min(spanEnd, options.boundary);
+      if (stagedLength > 0 && (stagedRange !== index || stagedStart + stagedLength !== offset || (stagedStart < options.boundary) !== (offset < options.boundary))) yield flush();
+      if (stagedLength === 0) {
+        stagedStart = offset;
+        stagedRange = index;
+      }
+      const take = Math.min(piece.length - at, spanEnd - offset, options.chunkSize - stagedLength);
+      piece.copy(staging, stagedLength, at, at + take);
+      stagedLength += take;
+      at += take;
+      if (stagedLength === options.chunkSize) yield flush();
+    }
+    position.bytesRead = base + piece.length;
+    if (ranges && rangeIndex >= ranges.length) break;
+  }
+  position.ended = true;
+  if (stagedLength > 0) yield flush();
+}

@@ -1,0 +1,240 @@
+import { createHash, type Hash } from 'node:crypto';
+import { constants } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { InterruptedError, ToolError, UserError } from '../errors.ts';
+import { flushBlockDeviceBuffers } from '../tools/blockdev.ts';
+import type { BlockMap, MappedRange } from './block-map.ts';
+import { openImageStream, type ImageFormat } from './image-source.ts';
+import { readPieces, splitRanges, type Chunk } from './read-pieces.ts';
+import { streamChunks, type StreamPosition } from './stream-chunks.ts';
+
+// The partition table lives here; it is written last so an interrupted write leaves a card that does not boot.
+export const HEAD_SIZE = 1024 * 1024;
+const CHUNK_SIZE = 4 * 1024 * 1024;
+const SEGMENT_SIZE = 64 * 1024 * 1024;
+const DEFAULT_SYNC_WINDOW = 32 * 1024 * 1024;
+
+export interface WriteProgress {
+  phase: 'writing' | 'verifying';
+  // Bytes written and synced to the target (writing) or read back and checked (verifying).
+  done: number;
+  total?: number;
+}
+
+export interface WriteImageOptions {
+  imagePath: string;
+  target: string;
+  targetIsBlockDevice: boolean;
+  // Refuse to write past this many bytes (the card's size); files grow, so leave it out for them.
+  targetSize?: number;
+  map?: BlockMap;
+  verify: boolean;
+  signal?: AbortSignal;
+  onProgress?: (progress: WriteProgress) => void;
+  syncWindowBytes?: number;
+  // Runs after everything but the first megabyte is written and synced, before the read-back (tests corrupt the target here).
+  afterBodyWritten?: () => Promise<void>;
+}
+
+export interface WriteResult {
+  format: ImageFormat;
+  imageSize: number;
+  bytesWritten: number;
+  verified: boolean;
+}
+
+interface Segment {
+  start: number;
+  end: number;
+  sha256: string;
+}
+
+// Streams an image (raw or compressed) onto a card or file: only mapped ranges with a block map, everything without;
+// synced in windows so progress is real, the first megabyte last, then read back and compared range by range.
+export async function writeImage(options: WriteImageOptions): Promise<WriteResult> {
+  const signal = options.signal ?? new AbortController().signal;
+  const handle = await openTarget(options.target, options.targetIsBlockDevice);
+  try {
+    return await writeToHandle(handle, options, signal);
+  } catch (error) {
+    if (signal.aborted && !(error instanceof UserError || error instanceof ToolError)) throw new InterruptedError();
+    throw error;
+  } finally {
+    await handle.close();
+  }
+}
+
+async function writeToHandle(handle: FileHandle, options: WriteImageOptions, signal: AbortSignal): Promise<WriteResult> {
+  const { map } = options;
+  const source = await openImageStream(options.imagePath, signal);
+  const imageSize = map?.imageSize ?? source.size;
+  if (map && source.size !== undefined && source.size !== map.imageSize) {
+    source.stream.destroy();
+    throw new UserError(`${options.imagePath} is ${source.size} bytes but its block map describes ${map.imageSize} bytes`,
+      'the image changed after its .bmap was made: rebuild the block map, or flash without it (--no-bmap)');
+  }
+  if (imageSize !== undefined && options.targetSize !== undefined && imageSize > options.targetSize) {
+    source.stream.destroy();
+    throw new UserError(`the image (${imageSize} bytes) does not fit on ${options.target} (${options.targetSize} bytes)`, 'use a larger card');
+  }
+  if (!options.targetIsBlockDevice && imageSize !== undefined) await handle.truncate(imageSize);
+  await zeroHead(handle, Math.min(HEAD_SIZE, options.targetSize ?? HEAD_SIZE, imageSize ?? HEAD_SIZE));
+
+  const ranges: MappedRange[] | undefined = map?.ranges ?? (source.format === 'raw' && imageSize !== undefined ? fixedSegments(imageSize) : undefined);
+  const total = map ? map.ranges.reduce((sum, r) => sum + r.end - r.start, 0) : imageSize;
+  const position: StreamPosition = { bytesRead: 0, ended: false };
+  let chunks: AsyncGenerator<Chunk>;
+  let reader: FileHandle | undefined;
+  if (source.format === 'raw' && ranges) {
+    source.stream.destroy();
+    reader = await open(options.imagePath, 'r');
+    chunks = readPieces(reader, splitRanges(ranges, CHUNK_SIZE, HEAD_SIZE), CHUNK_SIZE);
+  } else {
+    chunks = streamChunks(source.stream, ranges, { chunkSize: CHUNK_SIZE, segmentSize: SEGMENT_SIZE, boundary: HEAD_SIZE }, position);
+  }
+
+  const segments: Segment[] = [];
+  const head: { offset: number; data: Buffer }[] = [];
+  const window = options.syncWindowBytes ?? DEFAULT_SYNC_WINDOW;
+  let written = 0;
+  let unsynced = 0;
+  let segment: { start: number; end: number; range: number; hash: Hash | undefined } | undefined;
+  let check: { range: number; hash: Hash; end: number } | undefined;
+  const report = (phase: WriteProgress['phase'], done: number) => options.onProgress?.({ phase, done, total });
+  const closeSegment = () => {
+    if (!segment) return;
+    const range = ranges?.[segment.range];
+    const sha256 = segment.hash ? segment.hash.digest('hex') : (range?.checksum ?? '');
+    segments.push({ start: segment.start, end: segment.end, sha256 });
+    segment = undefined;
+  };
+  const closeCheck = () => {
+    if (!check) return;
+    const range = ranges?.[check.range];
+    const actual = check.hash.digest('hex');
+    if (range?.checksum && (check.end !== range.end || actual !== range.checksum)) {
+      throw new UserError(`${options.imagePath} does not match its block map at bytes ${range.start}-${range.end}`,
+        'the image changed after its .bmap was made, or it is damaged: rebuild the block map or download the image again; --no-bmap writes it without the map');
+    }
+    check = undefined;
+  };
+
+  try {
+    report('writing', 0);
+    for await (const chunk of chunks) {
+      if (signal.aborted) throw new InterruptedError();
+      const end = chunk.offset + chunk.data.length;
+      if (options.targetSize !== undefined && end > options.targetSize) {
+        throw new UserError(`the image is larger than ${options.target} (${options.targetSize} bytes); the card is incomplete`, 'use a larger card');
+      }
+      const range = ranges?.[chunk.range];
+      const inHead = chunk.offset < HEAD_SIZE;
+      if (segment && (segment.range !== chunk.range || segment.end !== chunk.offset || (segment.start < HEAD_SIZE) !== inHead)) closeSegment();
+      if (check && check.range !== chunk.range) closeCheck();
+      if (range?.checksum) {
+        check ??= { range: chunk.range, hash: createHash(map?.checksumType ?? 'sha256'), end: chunk.offset };
+        check.hash.update(chunk.data);
+        check.end = end;
+      }
+      const wholeRange = range?.checksum !== undefined && map?.checksumType === 'sha256' && (range.start >= HEAD_SIZE || range.end <= HEAD_SIZE);
+      segment ??= { start: chunk.offset, end: chunk.offset, range: chunk.range, hash: wholeRange ? undefined : createHash('sha256') };
+      segment.hash?.update(chunk.data);
+      segment.end = end;
+
+      if (inHead) {
+        head.push({ offset: chunk.offset, data: Buffer.from(chunk.data) });
+        continue;
+      }
+      await writeFully(handle, chunk.data, chunk.offset);
+      written += chunk.data.length;
+      unsynced += chunk.data.length;
+      if (unsynced >= window) {
+        await handle.datasync();
+        unsynced = 0;
+        report('writing', written);
+      }
+    }
+    closeSegment();
+    closeCheck();
+  } finally {
+    await reader?.close();
+    source.stream.destroy();
+  }
+  if (map && segments.reduce((sum, s) => sum + s.end - s.start, 0) !== total) {
+    throw new UserError(`${options.imagePath} ended before the end of its block map`, 'the image is truncated: download or build it again');
+  }
+  await handle.datasync();
+  report('writing', written);
+
+  const body = segments.filter((s) => s.start >= HEAD_SIZE);
+  const headSegments = segments.filter((s) => s.start < HEAD_SIZE);
+  await options.afterBodyWritten?.();
+  let checked = 0;
+  if (options.verify) checked = await verifySegments(handle, options, body, signal, (n) => report('verifying', n));
+  if (signal.aborted) throw new InterruptedError();
+
+  for (const part of head) await writeFully(handle, part.data, part.offset);
+  await handle.datasync();
+  written += head.reduce((sum, part) => sum + part.data.length, 0);
+  report('writing', written);
+  if (options.verify) await verifySegments(handle, options, headSegments, signal, (n) => report('verifying', checked + n));
+  return { format: source.format, imageSize: imageSize ?? position.bytesRead, bytesWritten: written, verified: options.verify };
+}
+
+// Reads the segments back from the target (past the kernel's cache for a block device) and compares their sha256.
+async function verifySegments(handle: FileHandle, options: WriteImageOptions, segments: Segment[], signal: AbortSignal, onChecked: (bytes: number) => void): Promise<number> {
+  if (options.targetIsBlockDevice) await flushBlockDeviceBuffers(options.target);
+  let checked = 0;
+  let current = -1;
+  let hash = createHash('sha256');
+  const finish = (index: number) => {
+    const segment = segments[index];
+    if (!segment) return;
+    if (hash.digest('hex') !== segment.sha256) {
+      throw new ToolError({
+        command: `read-back of ${options.target}`,
+        message: `verification failed: bytes ${segment.start}-${segment.end} read back from ${options.target} differ from the image; the card is incomplete`,
+        hint: 'the card may be failing or counterfeit: try flashing again, then another card',
+      });
+    }
+  };
+  for await (const chunk of readPieces(handle, splitRanges(segments, CHUNK_SIZE, 0), CHUNK_SIZE)) {
+    if (signal.aborted) throw new InterruptedError();
+    if (chunk.range !== current) {
+      finish(current);
+      current = chunk.range;
+      hash = createHash('sha256');
+    }
+    hash.update(chunk.data);
+    checked += chunk.data.length;
+    onChecked(checked);
+  }
+  finish(current);
+  return checked;
+}
+
+// Without a block map a raw image is still hashed in 64 MiB segments, so a failed check names where.
+function fixedSegments(size: number): MappedRange[] {
+  const segments: MappedRange[] = [];
+  for (let start = 0; start < size; start += SEGMENT_SIZE) segments.push({ start, end: Math.min(size, start + SEGMENT_SIZE) });
+  return segments;
+}
+
+async function openTarget(target: string, isBlockDevice: boolean): Promise<FileHandle> {
+  // O_EXCL on a block device is Linux's exclusive open: it fails while a partition is still mounted.
+  return isBlockDevice ? open(target, constants.O_RDWR | constants.O_EXCL) : open(target, constants.O_RDWR | constants.O_CREAT | constants.O_TRUNC, 0o644);
+}
+
+async function zeroHead(handle: FileHandle, length: number): Promise<void> {
+  if (length <= 0) return;
+  await writeFully(handle, Buffer.alloc(length), 0);
+  await handle.datasync();
+}
+
+async function writeFully(handle: FileHandle, data: Buffer, position: number): Promise<void> {
+  let done = 0;
+  while (done < data.length) {
+    const { bytesWritten } = await handle.write(data, done, data.length - done, position + done);
+    done += bytesWritten;
+  }
+}
