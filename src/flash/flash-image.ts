@@ -51,11 +51,12 @@ export async function flashImage(options: FlashOptions): Promise<FlashSummary> {
   const imageSize = map?.imageSize ?? await readImageSize(options.imagePath);
   const drives = await listDrives(options.listDrives);
   const asker = options.asker ?? terminalAsker;
-  const target = options.device ? await describeTarget(options.device, drives) : await chooseCard(drives, asker, options.yes === true);
+  const interactive = options.asker !== undefined || canAsk();
+  const target = options.device ? await describeTarget(options.device, drives) : await chooseCard(drives, asker, options.yes === true || !interactive);
   checkTarget(target, imageSize, { allowNonRemovable: options.allowNonRemovable });
   await checkWriteAccess(target, options.argv ?? ['flash', options.imagePath, '--device', target.device]);
   if (target.kind === 'block' && !options.yes) {
-    if (!canAsk() && !options.asker) throw new UserError(`about to overwrite ${target.device}: nobody is at a terminal to confirm`, 'add --yes to confirm');
+    if (!interactive) throw new UserError(`about to overwrite ${target.device}: nobody is at a terminal to confirm`, 'add --yes to confirm');
     const question = `Write ${options.imagePath}${imageSize ? ` (${formatBytes(imageSize)})` : ''} to ${describeDrive(target)}? Everything on it will be lost.`;
     if (!(await asker.confirm(question))) throw new UserError('nothing was written: not confirmed', 'answer y to write, or pass --yes');
   }
@@ -100,13 +101,13 @@ export async function findBmapPath(imagePath: string, explicit?: string): Promis
   return undefined;
 }
 
-async function chooseCard(drives: Awaited<ReturnType<typeof listDrives>>, asker: Asker, yes: boolean): Promise<FlashTarget> {
+async function chooseCard(drives: Awaited<ReturnType<typeof listDrives>>, asker: Asker, cannotAsk: boolean): Promise<FlashTarget> {
   const candidates = findCardCandidates(drives);
   if (candidates.length === 0) {
     throw new UserError('no removable card found', 'insert the SD card (or its reader) and try again; `pikube drives` lists what pikube sees, --device picks one');
   }
   if (candidates.length === 1) return { ...(candidates[0] as FlashTarget), kind: 'block', loop: false };
-  if (yes || !canAsk()) {
+  if (cannotAsk) {
     throw new UserError(`${candidates.length} removable drives found: ${candidates.map((d) => d.device).join(', ')}`, 'name the card with --device');
   }
   const index = await asker.choose('Which drive holds the card?', candidates.map(describeDrive));

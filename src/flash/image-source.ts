@@ -40,11 +40,15 @@ export async function readImageSize(path: string): Promise<number | undefined> {
 }
 
 // The image's bytes as one stream, decompressed on the fly (.gz, .xz, .zip holding one image); the one place to swap decoders.
+// Read it right away: a decoder that fails before anyone listens would error an unwatched stream.
 export async function openImageStream(path: string, signal?: AbortSignal): Promise<ImageStream> {
   const format = await detectImageFormat(path);
   if (format === 'raw') return { format, stream: createReadStream(path, { highWaterMark: 4 * 1024 * 1024, signal }), size: (await stat(path)).size };
   if (format === 'gzip') return { format, stream: createReadStream(path, { signal }).pipe(createGunzip({ chunkSize: 1024 * 1024 })) };
-  if (format === 'xz') return { format, stream: openXzDecompressStream(path, signal), size: await readXzUncompressedSize(path) };
+  if (format === 'xz') {
+    const size = await readXzUncompressedSize(path);
+    return { format, stream: openXzDecompressStream(path, signal), size };
+  }
   const entry = await findZipImage(path);
   return { format, stream: entry.stream(), size: entry.uncompressedSize };
 }

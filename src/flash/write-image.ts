@@ -1,10 +1,11 @@
 import { createHash, type Hash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import { InterruptedError, ToolError, UserError } from '../errors.ts';
 import { flushBlockDeviceBuffers } from '../tools/blockdev.ts';
 import type { BlockMap, MappedRange } from './block-map.ts';
-import { openImageStream, type ImageFormat } from './image-source.ts';
+import { detectImageFormat, openImageStream, readImageSize, type ImageFormat } from './image-source.ts';
 import { readPieces, splitRanges, type Chunk } from './read-pieces.ts';
 import { streamChunks, type StreamPosition } from './stream-chunks.ts';
 
@@ -66,31 +67,31 @@ export async function writeImage(options: WriteImageOptions): Promise<WriteResul
 
 async function writeToHandle(handle: FileHandle, options: WriteImageOptions, signal: AbortSignal): Promise<WriteResult> {
   const { map } = options;
-  const source = await openImageStream(options.imagePath, signal);
-  const imageSize = map?.imageSize ?? source.size;
-  if (map && source.size !== undefined && source.size !== map.imageSize) {
-    source.stream.destroy();
-    throw new UserError(`${options.imagePath} is ${source.size} bytes but its block map describes ${map.imageSize} bytes`,
+  const format = await detectImageFormat(options.imagePath);
+  const sourceSize = await readImageSize(options.imagePath);
+  const imageSize = map?.imageSize ?? sourceSize;
+  if (map && sourceSize !== undefined && sourceSize !== map.imageSize) {
+    throw new UserError(`${options.imagePath} is ${sourceSize} bytes but its block map describes ${map.imageSize} bytes`,
       'the image changed after its .bmap was made: rebuild the block map, or flash without it (--no-bmap)');
   }
   if (imageSize !== undefined && options.targetSize !== undefined && imageSize > options.targetSize) {
-    source.stream.destroy();
     throw new UserError(`the image (${imageSize} bytes) does not fit on ${options.target} (${options.targetSize} bytes)`, 'use a larger card');
   }
   if (!options.targetIsBlockDevice && imageSize !== undefined) await handle.truncate(imageSize);
   await zeroHead(handle, Math.min(HEAD_SIZE, options.targetSize ?? HEAD_SIZE, imageSize ?? HEAD_SIZE));
 
-  const ranges: MappedRange[] | undefined = map?.ranges ?? (source.format === 'raw' && imageSize !== undefined ? fixedSegments(imageSize) : undefined);
+  const ranges: MappedRange[] | undefined = map?.ranges ?? (format === 'raw' && imageSize !== undefined ? fixedSegments(imageSize) : undefined);
   const total = map ? map.ranges.reduce((sum, r) => sum + r.end - r.start, 0) : imageSize;
   const position: StreamPosition = { bytesRead: 0, ended: false };
   let chunks: AsyncGenerator<Chunk>;
   let reader: FileHandle | undefined;
-  if (source.format === 'raw' && ranges) {
-    source.stream.destroy();
+  let stream: Readable | undefined;
+  if (format === 'raw' && ranges) {
     reader = await open(options.imagePath, 'r');
     chunks = readPieces(reader, splitRanges(ranges, CHUNK_SIZE, HEAD_SIZE), CHUNK_SIZE);
   } else {
-    chunks = streamChunks(source.stream, ranges, { chunkSize: CHUNK_SIZE, segmentSize: SEGMENT_SIZE, boundary: HEAD_SIZE }, position);
+    stream = (await openImageStream(options.imagePath, signal)).stream;
+    chunks = streamChunks(stream, ranges, { chunkSize: CHUNK_SIZE, segmentSize: SEGMENT_SIZE, boundary: HEAD_SIZE }, position);
   }
 
   const segments: Segment[] = [];
@@ -158,7 +159,7 @@ async function writeToHandle(handle: FileHandle, options: WriteImageOptions, sig
     closeCheck();
   } finally {
     await reader?.close();
-    source.stream.destroy();
+    stream?.destroy();
   }
   if (map && segments.reduce((sum, s) => sum + s.end - s.start, 0) !== total) {
     throw new UserError(`${options.imagePath} ended before the end of its block map`, 'the image is truncated: download or build it again');
@@ -178,7 +179,7 @@ async function writeToHandle(handle: FileHandle, options: WriteImageOptions, sig
   written += head.reduce((sum, part) => sum + part.data.length, 0);
   report('writing', written);
   if (options.verify) await verifySegments(handle, options, headSegments, signal, (n) => report('verifying', checked + n));
-  return { format: source.format, imageSize: imageSize ?? position.bytesRead, bytesWritten: written, verified: options.verify };
+  return { format, imageSize: imageSize ?? position.bytesRead, bytesWritten: written, verified: options.verify };
 }
 
 // Reads the segments back from the target (past the kernel's cache for a block device) and compares their sha256.

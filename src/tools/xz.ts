@@ -1,4 +1,5 @@
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { execa } from 'execa';
 import { ToolError } from '../errors.ts';
 import { log } from '../log.ts';
@@ -12,20 +13,26 @@ export async function readXzUncompressedSize(path: string): Promise<number | und
   return Number.isFinite(size) && size > 0 ? size : undefined;
 }
 
-// Streams an .xz file through `xz -dc`; a failing xz errors the stream with a ToolError (runTool buffers, so this one streams).
+// Streams an .xz file through `xz -dc` (runTool buffers, so this one streams). The stream ends only after xz
+// exited cleanly; a failing xz errors it with a ToolError, and destroying the stream stops xz.
 export function openXzDecompressStream(path: string, signal?: AbortSignal): Readable {
   const args = ['-dc', '--', path];
   log.debug(`$ xz ${args.join(' ')}`);
-  const child = execa('xz', args, { buffer: false, stdin: 'ignore', stderr: 'pipe', cancelSignal: signal, reject: false, env: { LC_ALL: 'C' } });
-  const stdout = child.stdout;
+  const child = execa('xz', args, { stdin: 'ignore', buffer: false, reject: false, cancelSignal: signal, env: { LC_ALL: 'C' } });
+  const output = new PassThrough({ highWaterMark: 4 * 1024 * 1024 });
   let stderr = '';
-  child.stderr?.on('data', (data: Buffer) => { stderr += data.toString('utf8'); });
-  void child.then((result) => {
-    if (result.exitCode === 0 || result.isCanceled) return;
-    const error = result.exitCode === undefined && /ENOENT/.test(String(result.message))
+  child.stderr.on('data', (data: Buffer) => { stderr += data.toString('utf8'); });
+  child.stdout.pipe(output, { end: false });
+  output.on('close', () => { if (child.exitCode === null) child.kill(); });
+  void Promise.all([child, finished(child.stdout).catch(() => undefined)]).then(([result]) => {
+    if (output.destroyed) return;
+    if (result.exitCode === 0 && child.stdout.readableEnded) {
+      output.end();
+      return;
+    }
+    output.destroy(result.exitCode === undefined && /ENOENT/.test(String(result.message))
       ? missingTool('xz')
-      : new ToolError({ command: `xz ${args.join(' ')}`, exitCode: result.exitCode, stderr });
-    stdout.destroy(error);
+      : new ToolError({ command: `xz ${args.join(' ')}`, exitCode: result.exitCode, stderr: stderr || `ended early: ${result.shortMessage}` }));
   });
-  return stdout;
+  return output;
 }
