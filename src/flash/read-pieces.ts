@@ -14,9 +14,9 @@ export interface Chunk {
 }
 
 // Reads pieces at their offsets with one read always in flight ahead, so disk reads overlap the caller's writes and hashing.
-// A yielded buffer stays valid until the generator is resumed twice; callers that keep data must copy it.
-export async function* readPieces(handle: FileHandle, pieces: Iterable<Piece>, maxLength: number): AsyncGenerator<Chunk> {
-  const pool = [Buffer.allocUnsafe(maxLength), Buffer.allocUnsafe(maxLength), Buffer.allocUnsafe(maxLength)];
+// A yielded buffer stays valid until the generator is resumed `buffers - 1` times; callers that keep data longer must copy it.
+export async function* readPieces(handle: FileHandle, pieces: Iterable<Piece>, maxLength: number, buffers = 3): AsyncGenerator<Chunk> {
+  const pool = Array.from({ length: Math.max(3, buffers) }, () => Buffer.allocUnsafe(maxLength));
   const iterator = pieces[Symbol.iterator]();
   let turn = 0;
   const readNext = (): Promise<Chunk> | undefined => {

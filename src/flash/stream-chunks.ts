@@ -8,10 +8,12 @@ export interface StreamPosition {
 }
 
 // Cuts a sequential image stream into chunks of its mapped bytes (all bytes without ranges, in `segmentSize` segments).
-// Chunks never cross a range, a segment or `boundary`; a yielded buffer is reused once the generator resumes.
+// Chunks never cross a range, a segment or `boundary`; a yielded buffer is refilled after `buffers - 1` more chunks.
 export async function* streamChunks(stream: Readable, ranges: readonly { start: number; end: number }[] | undefined,
-  options: { chunkSize: number; segmentSize: number; boundary: number }, position: StreamPosition): AsyncGenerator<Chunk> {
-  const staging = Buffer.allocUnsafe(options.chunkSize);
+  options: { chunkSize: number; segmentSize: number; boundary: number; buffers: number }, position: StreamPosition): AsyncGenerator<Chunk> {
+  const pool = Array.from({ length: Math.max(2, options.buffers) }, () => Buffer.allocUnsafe(options.chunkSize));
+  let turn = 0;
+  let staging = pool[0] as Buffer;
   let stagedStart = 0;
   let stagedLength = 0;
   let stagedRange = -1;
@@ -19,6 +21,8 @@ export async function* streamChunks(stream: Readable, ranges: readonly { start: 
   const flush = (): Chunk => {
     const chunk = { offset: stagedStart, data: staging.subarray(0, stagedLength), range: stagedRange };
     stagedLength = 0;
+    turn += 1;
+    staging = pool[turn % pool.length] as Buffer;
     return chunk;
   };
   for await (const piece of stream as AsyncIterable<Buffer>) {

@@ -8,12 +8,17 @@ import type { BlockMap, MappedRange } from './block-map.ts';
 import { detectImageFormat, openImageStream, readImageSize, type ImageFormat } from './image-source.ts';
 import { readPieces, splitRanges, type Chunk } from './read-pieces.ts';
 import { streamChunks, type StreamPosition } from './stream-chunks.ts';
+import { findMismatchedSegment, type Segment } from './verify-target.ts';
 
 // The partition table lives here; it is written last so an interrupted write leaves a card that does not boot.
 export const HEAD_SIZE = 1024 * 1024;
 const CHUNK_SIZE = 4 * 1024 * 1024;
 const SEGMENT_SIZE = 64 * 1024 * 1024;
 const DEFAULT_SYNC_WINDOW = 32 * 1024 * 1024;
+const MIN_SYNC_WINDOW = 8 * 1024 * 1024;
+const MAX_SYNC_WINDOW = 256 * 1024 * 1024;
+// Writes queued at once; the readers' buffer pools are sized so a buffer is never refilled while it is being written.
+const MAX_INFLIGHT_WRITES = 4;
 
 export interface WriteProgress {
   phase: 'writing' | 'verifying';
@@ -42,12 +47,6 @@ export interface WriteResult {
   imageSize: number;
   bytesWritten: number;
   verified: boolean;
-}
-
-interface Segment {
-  start: number;
-  end: number;
-  sha256: string;
 }
 
 // Streams an image (raw or compressed) onto a card or file: only mapped ranges with a block map, everything without;
@@ -88,19 +87,21 @@ async function writeToHandle(handle: FileHandle, options: WriteImageOptions, sig
   let stream: Readable | undefined;
   if (format === 'raw' && ranges) {
     reader = await open(options.imagePath, 'r');
-    chunks = readPieces(reader, splitRanges(ranges, CHUNK_SIZE, HEAD_SIZE), CHUNK_SIZE);
+    chunks = readPieces(reader, splitRanges(ranges, CHUNK_SIZE, HEAD_SIZE), CHUNK_SIZE, MAX_INFLIGHT_WRITES + 3);
   } else {
     stream = (await openImageStream(options.imagePath, signal)).stream;
-    chunks = streamChunks(stream, ranges, { chunkSize: CHUNK_SIZE, segmentSize: SEGMENT_SIZE, boundary: HEAD_SIZE }, position);
+    chunks = streamChunks(stream, ranges, { chunkSize: CHUNK_SIZE, segmentSize: SEGMENT_SIZE, boundary: HEAD_SIZE, buffers: MAX_INFLIGHT_WRITES + 2 }, position);
   }
 
   const segments: Segment[] = [];
   const head: { offset: number; data: Buffer }[] = [];
-  const window = options.syncWindowBytes ?? DEFAULT_SYNC_WINDOW;
+  let window = options.syncWindowBytes ?? DEFAULT_SYNC_WINDOW;
+  let windowStarted = performance.now();
   let written = 0;
   let unsynced = 0;
   let segment: { start: number; end: number; range: number; hash: Hash | undefined } | undefined;
   let check: { range: number; hash: Hash; end: number } | undefined;
+  const inflight: Promise<void>[] = [];
   const report = (phase: WriteProgress['phase'], done: number) => options.onProgress?.({ phase, done, total });
   const closeSegment = () => {
     if (!segment) return;
@@ -132,13 +133,16 @@ async function writeToHandle(handle: FileHandle, options: WriteImageOptions, sig
       const inHead = chunk.offset < HEAD_SIZE;
       if (segment && (segment.range !== chunk.range || segment.end !== chunk.offset || (segment.start < HEAD_SIZE) !== inHead)) closeSegment();
       if (check && check.range !== chunk.range) closeCheck();
-      if (range?.checksum) {
+      // A range whose sha256 the block map already holds is checked on read-back against the map itself; only ranges
+      // split at the first megabyte (or with another checksum type) are hashed here and compared with the map.
+      const trusted = range?.checksum !== undefined && map?.checksumType === 'sha256';
+      const split = range !== undefined && range.start < HEAD_SIZE && range.end > HEAD_SIZE;
+      if (range?.checksum && (!trusted || split)) {
         check ??= { range: chunk.range, hash: createHash(map?.checksumType ?? 'sha256'), end: chunk.offset };
         check.hash.update(chunk.data);
         check.end = end;
       }
-      const wholeRange = range?.checksum !== undefined && map?.checksumType === 'sha256' && (range.start >= HEAD_SIZE || range.end <= HEAD_SIZE);
-      segment ??= { start: chunk.offset, end: chunk.offset, range: chunk.range, hash: wholeRange ? undefined : createHash('sha256') };
+      segment ??= { start: chunk.offset, end: chunk.offset, range: chunk.range, hash: trusted && !split ? undefined : createHash('sha256') };
       segment.hash?.update(chunk.data);
       segment.end = end;
 
@@ -146,18 +150,24 @@ async function writeToHandle(handle: FileHandle, options: WriteImageOptions, sig
         head.push({ offset: chunk.offset, data: Buffer.from(chunk.data) });
         continue;
       }
-      await writeFully(handle, chunk.data, chunk.offset);
+      if (inflight.length >= MAX_INFLIGHT_WRITES) await inflight.shift();
+      inflight.push(writeFully(handle, chunk.data, chunk.offset));
       written += chunk.data.length;
       unsynced += chunk.data.length;
       if (unsynced >= window) {
+        await Promise.all(inflight.splice(0));
         await handle.datasync();
+        if (!options.syncWindowBytes) window = adaptWindow(unsynced, performance.now() - windowStarted);
+        windowStarted = performance.now();
         unsynced = 0;
         report('writing', written);
       }
     }
+    await Promise.all(inflight.splice(0));
     closeSegment();
     closeCheck();
   } finally {
+    await Promise.allSettled(inflight);
     await reader?.close();
     stream?.destroy();
   }
@@ -171,47 +181,52 @@ async function writeToHandle(handle: FileHandle, options: WriteImageOptions, sig
   const headSegments = segments.filter((s) => s.start < HEAD_SIZE);
   await options.afterBodyWritten?.();
   let checked = 0;
-  if (options.verify) checked = await verifySegments(handle, options, body, signal, (n) => report('verifying', n));
+  if (options.verify) checked = await verifySegments(options, body, signal, (n) => report('verifying', n));
   if (signal.aborted) throw new InterruptedError();
 
   for (const part of head) await writeFully(handle, part.data, part.offset);
   await handle.datasync();
   written += head.reduce((sum, part) => sum + part.data.length, 0);
   report('writing', written);
-  if (options.verify) await verifySegments(handle, options, headSegments, signal, (n) => report('verifying', checked + n));
+  if (options.verify) await verifySegments(options, headSegments, signal, (n) => report('verifying', checked + n));
   return { format, imageSize: imageSize ?? position.bytesRead, bytesWritten: written, verified: options.verify };
 }
 
-// Reads the segments back from the target (past the kernel's cache for a block device) and compares their sha256.
-async function verifySegments(handle: FileHandle, options: WriteImageOptions, segments: Segment[], signal: AbortSignal, onChecked: (bytes: number) => void): Promise<number> {
+// Reads the segments back from the target (past the kernel's cache for a block device) and compares their sha256;
+// when a range checked against the block map differs, the image itself is hashed to tell a bad image from a bad card.
+async function verifySegments(options: WriteImageOptions, segments: Segment[], signal: AbortSignal, onChecked: (bytes: number) => void): Promise<number> {
   if (options.targetIsBlockDevice) await flushBlockDeviceBuffers(options.target);
-  let checked = 0;
-  let current = -1;
-  let hash = createHash('sha256');
-  const finish = (index: number) => {
-    const segment = segments[index];
-    if (!segment) return;
-    if (hash.digest('hex') !== segment.sha256) {
-      throw new ToolError({
-        command: `read-back of ${options.target}`,
-        message: `verification failed: bytes ${segment.start}-${segment.end} read back from ${options.target} differ from the image; the card is incomplete`,
-        hint: 'the card may be failing or counterfeit: try flashing again, then another card',
-      });
+  const bad = await findMismatchedSegment(options.target, segments, { signal, onChecked });
+  if (bad) {
+    if (options.map && (await detectImageFormat(options.imagePath)) === 'raw' && (await hashFileRange(options.imagePath, bad.start, bad.end)) !== bad.sha256) {
+      throw new UserError(`${options.imagePath} does not match its block map at bytes ${bad.start}-${bad.end}; ${options.target} is incomplete`,
+        'the image changed after its .bmap was made, or it is damaged: rebuild the block map or get the image again; --no-bmap writes it without the map');
     }
-  };
-  for await (const chunk of readPieces(handle, splitRanges(segments, CHUNK_SIZE, 0), CHUNK_SIZE)) {
-    if (signal.aborted) throw new InterruptedError();
-    if (chunk.range !== current) {
-      finish(current);
-      current = chunk.range;
-      hash = createHash('sha256');
-    }
-    hash.update(chunk.data);
-    checked += chunk.data.length;
-    onChecked(checked);
+    throw new ToolError({
+      command: `read-back of ${options.target}`,
+      message: `verification failed: bytes ${bad.start}-${bad.end} read back from ${options.target} differ from the image; the card is incomplete`,
+      hint: 'the card may be failing or counterfeit: try flashing again, then another card',
+    });
   }
-  finish(current);
-  return checked;
+  return segments.reduce((sum, segment) => sum + segment.end - segment.start, 0);
+}
+
+async function hashFileRange(path: string, start: number, end: number): Promise<string> {
+  const handle = await open(path, 'r');
+  try {
+    const hash = createHash('sha256');
+    for await (const chunk of readPieces(handle, splitRanges([{ start, end }], CHUNK_SIZE, 0), CHUNK_SIZE)) hash.update(chunk.data);
+    return hash.digest('hex');
+  } finally {
+    await handle.close();
+  }
+}
+
+// About half a second of writing between syncs: progress and Ctrl-C stay prompt on a slow card, and a fast target
+// is not held back by flushing every few megabytes.
+function adaptWindow(bytes: number, milliseconds: number): number {
+  const perHalfSecond = milliseconds > 0 ? (bytes / milliseconds) * 500 : MAX_SYNC_WINDOW;
+  return Math.min(MAX_SYNC_WINDOW, Math.max(MIN_SYNC_WINDOW, Math.round(perHalfSecond / 1048576) * 1048576));
 }
 
 // Without a block map a raw image is still hashed in 64 MiB segments, so a failed check names where.
