@@ -2,9 +2,8 @@ import type { Readable } from 'node:stream';
 import type { Chunk } from './read-pieces.ts';
 
 export interface StreamPosition {
-  // Bytes taken from the stream so far; when the stream ended, its length.
+  // Bytes taken from the stream so far; once it ended, its length.
   bytesRead: number;
-  ended: boolean;
 }
 
 // Cuts a sequential image stream into chunks of its mapped bytes (all bytes without ranges, in `segmentSize` segments).
@@ -61,6 +60,5 @@ export async function* streamChunks(stream: Readable, ranges: readonly { start: 
     position.bytesRead = base + piece.length;
     if (ranges && rangeIndex >= ranges.length) break;
   }
-  position.ended = true;
   if (stagedLength > 0) yield flush();
 }

@@ -81,7 +81,7 @@ async function writeToHandle(handle: FileHandle, options: WriteImageOptions, sig
 
   const ranges: MappedRange[] | undefined = map?.ranges ?? (format === 'raw' && imageSize !== undefined ? fixedSegments(imageSize) : undefined);
   const total = map ? map.ranges.reduce((sum, r) => sum + r.end - r.start, 0) : imageSize;
-  const position: StreamPosition = { bytesRead: 0, ended: false };
+  const position: StreamPosition = { bytesRead: 0 };
   let chunks: AsyncGenerator<Chunk>;
   let reader: FileHandle | undefined;
   let stream: Readable | undefined;

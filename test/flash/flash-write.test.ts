@@ -2,7 +2,7 @@ import { open, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
-import { InterruptedError, ToolError } from '../../src/errors.ts';
+import { InterruptedError, ToolError, UserError } from '../../src/errors.ts';
 import { readBlockMap } from '../../src/flash/block-map.ts';
 import { flashImage } from '../../src/flash/flash-image.ts';
 import { writeBmap } from '../../src/flash/write-bmap.ts';
@@ -123,4 +123,21 @@ test('an interrupted write leaves the first megabyte unwritten (cleared, no part
   t.true((await readBytes(device, image.size - MiB, MiB)).equals(Buffer.alloc(MiB, 0xa5)), 'the end was never reached');
   const sfdisk = await execa('sfdisk', ['--dump', device], { reject: false, all: true });
   t.notRegex(sfdisk.all ?? '', /start=\s*2048/);
+});
+
+test('an image changed after its .bmap was made is reported as such, not as a bad card', async (t) => {
+  const dir = await makeTempDir(t);
+  const image = await makeTestImage(dir, 64);
+  await writeBmap(image.path, `${image.path}.bmap`);
+  const map = await readBlockMap(`${image.path}.bmap`);
+  const victim = map.ranges.find((r) => r.start >= 2 * MiB);
+  if (!victim) throw new Error('test image has no mapped range past 2 MiB');
+  const handle = await open(image.path, 'r+');
+  await handle.write(Buffer.from('changed'), 0, 7, victim.start);
+  await handle.close();
+  const device = await makeLoopDevice(t, dir, 64);
+  const error = await t.throwsAsync(flashImage({ ...quiet, imagePath: image.path, device, allowNonRemovable: true }), { instanceOf: UserError });
+  t.regex(error?.message ?? '', /does not match its block map/);
+  t.regex((error as UserError | undefined)?.hint ?? '', /rebuild the block map/);
+  t.true((await readBytes(device, 0, MiB)).equals(Buffer.alloc(MiB)), 'the first megabyte holds no partition table');
 });
