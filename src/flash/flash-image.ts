@@ -29,7 +29,7 @@ export interface FlashOptions {
   listDrives?: ListDriveFunction;
   asker?: Asker;
   onProgress?: WriteImageOptions['onProgress'];
-  afterBodyWritten?: WriteImageOptions['afterBodyWritten'];
+  afterSync?: WriteImageOptions['afterSync'];
   syncWindowBytes?: number;
 }
 
@@ -72,7 +72,7 @@ export async function flashImage(options: FlashOptions): Promise<FlashSummary> {
     result = await writeImage({
       imagePath: options.imagePath, target: target.device, targetIsBlockDevice: target.kind === 'block',
       targetSize: target.kind === 'block' ? target.size : undefined, map, verify: options.verify !== false, signal,
-      onProgress: options.onProgress ?? createProgressReporter(), afterBodyWritten: options.afterBodyWritten, syncWindowBytes: options.syncWindowBytes,
+      onProgress: options.onProgress ?? createProgressReporter(), afterSync: options.afterSync, syncWindowBytes: options.syncWindowBytes,
     });
   } catch (error) {
     const why = error instanceof InterruptedError ? 'stopped' : 'failed';

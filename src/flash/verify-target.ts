@@ -1,6 +1,4 @@
-import os from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { InterruptedError } from '../errors.ts';
 
 export interface Segment {
   start: number;
@@ -8,73 +6,100 @@ export interface Segment {
   sha256: string;
 }
 
-// Plain JavaScript, so the worker runs without the TypeScript loader: reads its segments with positioned reads and hashes them.
+// Plain JavaScript, so the worker runs without the TypeScript loader. Messages are handled in order: `read` hashes a span
+// of a segment from the target, `expect` compares the segment's hash, `finish` answers once everything before it is done.
 const WORKER_SOURCE = `
 const { workerData, parentPort } = require('node:worker_threads');
 const fs = require('node:fs');
 const { createHash } = require('node:crypto');
 const fd = fs.openSync(workerData.path, 'r');
 const buffer = Buffer.allocUnsafe(4 * 1024 * 1024);
-try {
-  for (const segment of workerData.segments) {
-    const hash = createHash('sha256');
-    for (let offset = segment.start; offset < segment.end;) {
-      const read = fs.readSync(fd, buffer, 0, Math.min(buffer.length, segment.end - offset), offset);
+const hashes = new Map();
+parentPort.on('message', (message) => {
+  if (message.type === 'read') {
+    let hash = hashes.get(message.id);
+    if (!hash) hashes.set(message.id, hash = createHash('sha256'));
+    for (let offset = message.start; offset < message.end;) {
+      const read = fs.readSync(fd, buffer, 0, Math.min(buffer.length, message.end - offset), offset);
       if (read === 0) break;
       hash.update(buffer.subarray(0, read));
       offset += read;
       parentPort.postMessage({ type: 'progress', bytes: read });
     }
-    parentPort.postMessage({ type: 'segment', index: segment.index, sha256: hash.digest('hex') });
+  } else if (message.type === 'expect') {
+    const hash = hashes.get(message.id) ?? createHash('sha256');
+    hashes.delete(message.id);
+    if (hash.digest('hex') !== message.sha256) parentPort.postMessage({ type: 'mismatch', start: message.start, end: message.end, sha256: message.sha256 });
+  } else if (message.type === 'finish') {
+    parentPort.postMessage({ type: 'finished', sequence: message.sequence });
+  } else if (message.type === 'close') {
+    fs.closeSync(fd);
+    parentPort.close();
   }
-} finally {
-  fs.closeSync(fd);
-}
+});
 `;
 
 interface WorkerMessage {
-  type: 'progress' | 'segment';
+  type: 'progress' | 'mismatch' | 'finished';
   bytes?: number;
-  index?: number;
+  start?: number;
+  end?: number;
   sha256?: string;
+  sequence?: number;
 }
 
-// Reads segments back from the target and compares their sha256, hashing on every core (sha256 is the cost on fast targets).
-// Resolves the first segment that differs, or undefined when all match.
-export async function findMismatchedSegment(target: string, segments: readonly Segment[], options: { signal: AbortSignal; onChecked: (bytes: number) => void }): Promise<Segment | undefined> {
-  if (segments.length === 0) return undefined;
-  const count = Math.max(1, Math.min(os.availableParallelism(), 4, segments.length));
-  const shares: { index: number; start: number; end: number }[][] = Array.from({ length: count }, () => []);
-  const loads = new Array<number>(count).fill(0);
-  const order = segments.map((segment, index) => ({ index, start: segment.start, end: segment.end })).toSorted((a, b) => (b.end - b.start) - (a.end - a.start));
-  for (const item of order) {
-    const lightest = loads.indexOf(Math.min(...loads));
-    shares[lightest]?.push(item);
-    loads[lightest] = (loads[lightest] ?? 0) + item.end - item.start;
+// Reads written data back from the target in a worker thread while the next data is being written, comparing sha256
+// per segment. Callers queue spans only after they were synced (and the block device's cache dropped).
+export class ReadBackVerifier {
+  private readonly worker: Worker;
+  private readonly waiting = new Map<number, () => void>();
+  private sequence = 0;
+  private failure: Error | undefined;
+  // The first segment that read back different, once one did.
+  mismatch: Segment | undefined;
+  checked = 0;
+
+  constructor(target: string, onChecked: (bytes: number) => void) {
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path: target } });
+    this.worker.on('message', (message: WorkerMessage) => {
+      if (message.type === 'progress') {
+        this.checked += message.bytes ?? 0;
+        onChecked(this.checked);
+      } else if (message.type === 'mismatch') {
+        this.mismatch ??= { start: message.start ?? 0, end: message.end ?? 0, sha256: message.sha256 ?? '' };
+      } else if (message.sequence !== undefined) {
+        this.waiting.get(message.sequence)?.();
+        this.waiting.delete(message.sequence);
+      }
+    });
+    this.worker.on('error', (error) => {
+      this.failure = error;
+      for (const resolve of this.waiting.values()) resolve();
+    });
   }
-  const mismatches: number[] = [];
-  let checked = 0;
-  const workers = shares.map((share) => new Worker(WORKER_SOURCE, { eval: true, workerData: { path: target, segments: share.toSorted((a, b) => a.start - b.start) } }));
-  const stop = () => { for (const worker of workers) void worker.terminate(); };
-  options.signal.addEventListener('abort', stop, { once: true });
-  try {
-    await Promise.all(workers.map((worker) => new Promise<void>((resolve, reject) => {
-      worker.on('message', (message: WorkerMessage) => {
-        if (message.type === 'progress') {
-          checked += message.bytes ?? 0;
-          options.onChecked(checked);
-        } else if (message.index !== undefined && segments[message.index]?.sha256 !== message.sha256) {
-          mismatches.push(message.index);
-        }
-      });
-      worker.on('error', reject);
-      worker.on('exit', () => resolve());
-    })));
-  } finally {
-    options.signal.removeEventListener('abort', stop);
-    stop();
+
+  // Queues bytes [start, end) of segment `id` for reading back; a segment's spans must be queued in order.
+  read(id: number, start: number, end: number): void {
+    this.worker.postMessage({ type: 'read', id, start, end });
   }
-  if (options.signal.aborted) throw new InterruptedError();
-  const first = Math.min(...mismatches);
-  return Number.isFinite(first) ? segments[first] : undefined;
+
+  // Queues the comparison of segment `id` with its expected sha256, after its last span.
+  expect(id: number, segment: Segment): void {
+    this.worker.postMessage({ type: 'expect', id, ...segment });
+  }
+
+  // Resolves once everything queued so far was read back and compared.
+  async finish(): Promise<Segment | undefined> {
+    const sequence = ++this.sequence;
+    await new Promise<void>((resolve) => {
+      this.waiting.set(sequence, resolve);
+      this.worker.postMessage({ type: 'finish', sequence });
+    });
+    if (this.failure) throw this.failure;
+    return this.mismatch;
+  }
+
+  async close(): Promise<void> {
+    await this.worker.terminate();
+  }
 }

@@ -8,7 +8,7 @@ import type { BlockMap, MappedRange } from './block-map.ts';
 import { detectImageFormat, openImageStream, readImageSize, type ImageFormat } from './image-source.ts';
 import { readPieces, splitRanges, type Chunk } from './read-pieces.ts';
 import { streamChunks, type StreamPosition } from './stream-chunks.ts';
-import { findMismatchedSegment, type Segment } from './verify-target.ts';
+import { ReadBackVerifier, type Segment } from './verify-target.ts';
 
 // The partition table lives here; it is written last so an interrupted write leaves a card that does not boot.
 export const HEAD_SIZE = 1024 * 1024;
@@ -21,9 +21,10 @@ const MAX_SYNC_WINDOW = 256 * 1024 * 1024;
 const MAX_INFLIGHT_WRITES = 4;
 
 export interface WriteProgress {
-  phase: 'writing' | 'verifying';
-  // Bytes written and synced to the target (writing) or read back and checked (verifying).
-  done: number;
+  // Bytes written and synced to the target.
+  written: number;
+  // Bytes read back from the target and compared (stays 0 without verification).
+  verified: number;
   total?: number;
 }
 
@@ -38,8 +39,8 @@ export interface WriteImageOptions {
   signal?: AbortSignal;
   onProgress?: (progress: WriteProgress) => void;
   syncWindowBytes?: number;
-  // Runs after everything but the first megabyte is written and synced, before the read-back (tests corrupt the target here).
-  afterBodyWritten?: () => Promise<void>;
+  // Runs after each sync, before that data is read back, with the offset written up to (tests corrupt the target here).
+  afterSync?: (writtenUpTo: number) => Promise<void>;
 }
 
 export interface WriteResult {
@@ -50,7 +51,8 @@ export interface WriteResult {
 }
 
 // Streams an image (raw or compressed) onto a card or file: only mapped ranges with a block map, everything without;
-// synced in windows so progress is real, the first megabyte last, then read back and compared range by range.
+// synced in windows so progress is real, each synced window read back and compared while the next one is written,
+// and the first megabyte written (and checked) last.
 export async function writeImage(options: WriteImageOptions): Promise<WriteResult> {
   const signal = options.signal ?? new AbortController().signal;
   const handle = await openTarget(options.target, options.targetIsBlockDevice);
@@ -93,21 +95,28 @@ async function writeToHandle(handle: FileHandle, options: WriteImageOptions, sig
     chunks = streamChunks(stream, ranges, { chunkSize: CHUNK_SIZE, segmentSize: SEGMENT_SIZE, boundary: HEAD_SIZE, buffers: MAX_INFLIGHT_WRITES + 2 }, position);
   }
 
-  const segments: Segment[] = [];
   const head: { offset: number; data: Buffer }[] = [];
+  const headSegments: { id: number; segment: Segment }[] = [];
+  const pendingReads: { id: number; start: number; end: number }[] = [];
+  const pendingExpects: { id: number; segment: Segment }[] = [];
+  const inflight: Promise<void>[] = [];
   let window = options.syncWindowBytes ?? DEFAULT_SYNC_WINDOW;
   let windowStarted = performance.now();
   let written = 0;
   let unsynced = 0;
-  let segment: { start: number; end: number; range: number; hash: Hash | undefined } | undefined;
+  let writtenUpTo = 0;
+  let segmentBytes = 0;
+  let nextId = 0;
+  let segment: { id: number; start: number; end: number; range: number; hash: Hash | undefined } | undefined;
   let check: { range: number; hash: Hash; end: number } | undefined;
-  const inflight: Promise<void>[] = [];
-  const report = (phase: WriteProgress['phase'], done: number) => options.onProgress?.({ phase, done, total });
+  const verifier = options.verify ? new ReadBackVerifier(options.target, () => report()) : undefined;
+  const report = () => options.onProgress?.({ written, verified: verifier?.checked ?? 0, total });
   const closeSegment = () => {
     if (!segment) return;
     const range = ranges?.[segment.range];
-    const sha256 = segment.hash ? segment.hash.digest('hex') : (range?.checksum ?? '');
-    segments.push({ start: segment.start, end: segment.end, sha256 });
+    const closed = { start: segment.start, end: segment.end, sha256: segment.hash ? segment.hash.digest('hex') : (range?.checksum ?? '') };
+    (closed.start < HEAD_SIZE ? headSegments : pendingExpects).push({ id: segment.id, segment: closed });
+    segmentBytes += closed.end - closed.start;
     segment = undefined;
   };
   const closeCheck = () => {
@@ -120,95 +129,108 @@ async function writeToHandle(handle: FileHandle, options: WriteImageOptions, sig
     }
     check = undefined;
   };
+  // Everything written so far reaches the card; then it is queued for reading back, past the cache.
+  const sync = async () => {
+    await Promise.all(inflight.splice(0));
+    await handle.datasync();
+    if (!options.syncWindowBytes && unsynced > 0) window = adaptWindow(unsynced, performance.now() - windowStarted);
+    windowStarted = performance.now();
+    unsynced = 0;
+    await options.afterSync?.(writtenUpTo);
+    if (verifier) {
+      if (options.targetIsBlockDevice) await flushBlockDeviceBuffers(options.target);
+      for (const span of pendingReads.splice(0)) verifier.read(span.id, span.start, span.end);
+      for (const expected of pendingExpects.splice(0)) verifier.expect(expected.id, expected.segment);
+      if (verifier.mismatch) throw await describeMismatch(options, verifier.mismatch);
+    }
+    report();
+  };
 
   try {
-    report('writing', 0);
-    for await (const chunk of chunks) {
-      if (signal.aborted) throw new InterruptedError();
-      const end = chunk.offset + chunk.data.length;
-      if (options.targetSize !== undefined && end > options.targetSize) {
-        throw new UserError(`the image is larger than ${options.target} (${options.targetSize} bytes); the card is incomplete`, 'use a larger card');
-      }
-      const range = ranges?.[chunk.range];
-      const inHead = chunk.offset < HEAD_SIZE;
-      if (segment && (segment.range !== chunk.range || segment.end !== chunk.offset || (segment.start < HEAD_SIZE) !== inHead)) closeSegment();
-      if (check && check.range !== chunk.range) closeCheck();
-      // A range whose sha256 the block map already holds is checked on read-back against the map itself; only ranges
-      // split at the first megabyte (or with another checksum type) are hashed here and compared with the map.
-      const trusted = range?.checksum !== undefined && map?.checksumType === 'sha256';
-      const split = range !== undefined && range.start < HEAD_SIZE && range.end > HEAD_SIZE;
-      if (range?.checksum && (!trusted || split)) {
-        check ??= { range: chunk.range, hash: createHash(map?.checksumType ?? 'sha256'), end: chunk.offset };
-        check.hash.update(chunk.data);
-        check.end = end;
-      }
-      segment ??= { start: chunk.offset, end: chunk.offset, range: chunk.range, hash: trusted && !split ? undefined : createHash('sha256') };
-      segment.hash?.update(chunk.data);
-      segment.end = end;
+    report();
+    try {
+      for await (const chunk of chunks) {
+        if (signal.aborted) throw new InterruptedError();
+        const end = chunk.offset + chunk.data.length;
+        if (options.targetSize !== undefined && end > options.targetSize) {
+          throw new UserError(`the image is larger than ${options.target} (${options.targetSize} bytes); the card is incomplete`, 'use a larger card');
+        }
+        const range = ranges?.[chunk.range];
+        const inHead = chunk.offset < HEAD_SIZE;
+        if (segment && (segment.range !== chunk.range || segment.end !== chunk.offset || (segment.start < HEAD_SIZE) !== inHead)) closeSegment();
+        if (check && check.range !== chunk.range) closeCheck();
+        // A range whose sha256 the block map already holds is checked on read-back against the map itself; only ranges
+        // split at the first megabyte (or with another checksum type) are hashed here and compared with the map.
+        const trusted = range?.checksum !== undefined && map?.checksumType === 'sha256';
+        const split = range !== undefined && range.start < HEAD_SIZE && range.end > HEAD_SIZE;
+        if (range?.checksum && (!trusted || split)) {
+          check ??= { range: chunk.range, hash: createHash(map?.checksumType ?? 'sha256'), end: chunk.offset };
+          check.hash.update(chunk.data);
+          check.end = end;
+        }
+        segment ??= { id: nextId++, start: chunk.offset, end: chunk.offset, range: chunk.range, hash: trusted && !split ? undefined : createHash('sha256') };
+        segment.hash?.update(chunk.data);
+        segment.end = end;
 
-      if (inHead) {
-        head.push({ offset: chunk.offset, data: Buffer.from(chunk.data) });
-        continue;
+        if (inHead) {
+          head.push({ offset: chunk.offset, data: Buffer.from(chunk.data) });
+          continue;
+        }
+        const last = pendingReads.at(-1);
+        if (last && last.id === segment.id && last.end === chunk.offset) last.end = end;
+        else pendingReads.push({ id: segment.id, start: chunk.offset, end });
+        if (inflight.length >= MAX_INFLIGHT_WRITES) await inflight.shift();
+        inflight.push(writeFully(handle, chunk.data, chunk.offset));
+        written += chunk.data.length;
+        unsynced += chunk.data.length;
+        writtenUpTo = end;
+        if (unsynced >= window) await sync();
       }
-      if (inflight.length >= MAX_INFLIGHT_WRITES) await inflight.shift();
-      inflight.push(writeFully(handle, chunk.data, chunk.offset));
-      written += chunk.data.length;
-      unsynced += chunk.data.length;
-      if (unsynced >= window) {
-        await Promise.all(inflight.splice(0));
-        await handle.datasync();
-        if (!options.syncWindowBytes) window = adaptWindow(unsynced, performance.now() - windowStarted);
-        windowStarted = performance.now();
-        unsynced = 0;
-        report('writing', written);
-      }
+      closeSegment();
+      closeCheck();
+    } finally {
+      await Promise.allSettled(inflight);
+      await reader?.close();
+      stream?.destroy();
     }
-    await Promise.all(inflight.splice(0));
-    closeSegment();
-    closeCheck();
+    if (map && segmentBytes !== total) {
+      throw new UserError(`${options.imagePath} ended before the end of its block map`, 'the image is truncated: download or build it again');
+    }
+    await sync();
+    const bodyMismatch = await verifier?.finish();
+    if (bodyMismatch) throw await describeMismatch(options, bodyMismatch);
+    if (signal.aborted) throw new InterruptedError();
+
+    for (const part of head) await writeFully(handle, part.data, part.offset);
+    await handle.datasync();
+    written += head.reduce((sum, part) => sum + part.data.length, 0);
+    if (verifier) {
+      if (options.targetIsBlockDevice) await flushBlockDeviceBuffers(options.target);
+      for (const { id, segment: expected } of headSegments) {
+        verifier.read(id, expected.start, expected.end);
+        verifier.expect(id, expected);
+      }
+      const headMismatch = await verifier.finish();
+      if (headMismatch) throw await describeMismatch(options, headMismatch);
+    }
+    report();
   } finally {
-    await Promise.allSettled(inflight);
-    await reader?.close();
-    stream?.destroy();
+    await verifier?.close();
   }
-  if (map && segments.reduce((sum, s) => sum + s.end - s.start, 0) !== total) {
-    throw new UserError(`${options.imagePath} ended before the end of its block map`, 'the image is truncated: download or build it again');
-  }
-  await handle.datasync();
-  report('writing', written);
-
-  const body = segments.filter((s) => s.start >= HEAD_SIZE);
-  const headSegments = segments.filter((s) => s.start < HEAD_SIZE);
-  await options.afterBodyWritten?.();
-  let checked = 0;
-  if (options.verify) checked = await verifySegments(options, body, signal, (n) => report('verifying', n));
-  if (signal.aborted) throw new InterruptedError();
-
-  for (const part of head) await writeFully(handle, part.data, part.offset);
-  await handle.datasync();
-  written += head.reduce((sum, part) => sum + part.data.length, 0);
-  report('writing', written);
-  if (options.verify) await verifySegments(options, headSegments, signal, (n) => report('verifying', checked + n));
   return { format, imageSize: imageSize ?? position.bytesRead, bytesWritten: written, verified: options.verify };
 }
 
-// Reads the segments back from the target (past the kernel's cache for a block device) and compares their sha256;
-// when a range checked against the block map differs, the image itself is hashed to tell a bad image from a bad card.
-async function verifySegments(options: WriteImageOptions, segments: Segment[], signal: AbortSignal, onChecked: (bytes: number) => void): Promise<number> {
-  if (options.targetIsBlockDevice) await flushBlockDeviceBuffers(options.target);
-  const bad = await findMismatchedSegment(options.target, segments, { signal, onChecked });
-  if (bad) {
-    if (options.map && (await detectImageFormat(options.imagePath)) === 'raw' && (await hashFileRange(options.imagePath, bad.start, bad.end)) !== bad.sha256) {
-      throw new UserError(`${options.imagePath} does not match its block map at bytes ${bad.start}-${bad.end}; ${options.target} is incomplete`,
-        'the image changed after its .bmap was made, or it is damaged: rebuild the block map or get the image again; --no-bmap writes it without the map');
-    }
-    throw new ToolError({
-      command: `read-back of ${options.target}`,
-      message: `verification failed: bytes ${bad.start}-${bad.end} read back from ${options.target} differ from the image; the card is incomplete`,
-      hint: 'the card may be failing or counterfeit: try flashing again, then another card',
-    });
+// When a range checked against the block map reads back different, the image itself is hashed to tell a bad image from a bad card.
+async function describeMismatch(options: WriteImageOptions, bad: Segment): Promise<Error> {
+  if (options.map && (await detectImageFormat(options.imagePath)) === 'raw' && (await hashFileRange(options.imagePath, bad.start, bad.end)) !== bad.sha256) {
+    return new UserError(`${options.imagePath} does not match its block map at bytes ${bad.start}-${bad.end}; ${options.target} is incomplete`,
+      'the image changed after its .bmap was made, or it is damaged: rebuild the block map or get the image again; --no-bmap writes it without the map');
   }
-  return segments.reduce((sum, segment) => sum + segment.end - segment.start, 0);
+  return new ToolError({
+    command: `read-back of ${options.target}`,
+    message: `verification failed: bytes ${bad.start}-${bad.end} read back from ${options.target} differ from the image; the card is incomplete`,
+    hint: 'the card may be failing or counterfeit: try flashing again, then another card',
+  });
 }
 
 async function hashFileRange(path: string, start: number, end: number): Promise<string> {

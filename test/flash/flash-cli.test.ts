@@ -61,7 +61,7 @@ test('Ctrl-C during pikube flash stops, exits 130 and says the card is incomplet
   await new Promise<void>((resolve) => {
     child.all?.on('data', (data: Buffer) => {
       seen += data.toString();
-      if (/writing: [1-9]\d* MiB/.test(seen)) resolve();
+      if (/written [1-9]\d* MiB/.test(seen)) resolve();
     });
     void child.then(() => resolve());
   });

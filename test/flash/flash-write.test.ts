@@ -79,9 +79,12 @@ test('verification catches one byte changed on the target, and the partition tab
   const victim = map.ranges.find((r) => r.start >= 2 * MiB);
   if (!victim) throw new Error('test image has no mapped range past 2 MiB');
   const device = await makeLoopDevice(t, dir, 128);
+  let corrupted = false;
   const error = await t.throwsAsync(flashImage({
     ...quiet, imagePath: image.path, device, allowNonRemovable: true,
-    afterBodyWritten: async () => {
+    afterSync: async (writtenUpTo) => {
+      if (corrupted || writtenUpTo <= victim.start + 10) return;
+      corrupted = true;
       const handle = await open(device, 'r+');
       const original = await readBytes(device, victim.start + 10, 1);
       await handle.write(Buffer.from([(original[0] ?? 0) ^ 0xff]), 0, 1, victim.start + 10);
@@ -111,8 +114,8 @@ test('an interrupted write leaves the first megabyte unwritten (cleared, no part
   await t.throwsAsync(flashImage({
     ...quiet, imagePath: image.path, device, allowNonRemovable: true, signal: controller.signal, syncWindowBytes: MiB,
     onProgress: (progress) => {
-      if (progress.phase === 'writing' && progress.done >= 8 * MiB && !controller.signal.aborted) {
-        writtenWhenStopped = progress.done;
+      if (progress.written >= 8 * MiB && !controller.signal.aborted) {
+        writtenWhenStopped = progress.written;
         controller.abort();
       }
     },
