@@ -138,7 +138,7 @@ async function writeToHandle(handle: FileHandle, options: WriteImageOptions, sig
     unsynced = 0;
     await options.afterSync?.(writtenUpTo);
     if (verifier) {
-      if (options.targetIsBlockDevice) await flushBlockDeviceBuffers(options.target);
+      if (options.targetIsBlockDevice && !(await verifier.direct)) await flushBlockDeviceBuffers(options.target);
       for (const span of pendingReads.splice(0)) verifier.read(span.id, span.start, span.end);
       for (const expected of pendingExpects.splice(0)) verifier.expect(expected.id, expected.segment);
       if (verifier.mismatch) throw await describeMismatch(options, verifier.mismatch);
@@ -205,7 +205,7 @@ async function writeToHandle(handle: FileHandle, options: WriteImageOptions, sig
     await handle.datasync();
     written += head.reduce((sum, part) => sum + part.data.length, 0);
     if (verifier) {
-      if (options.targetIsBlockDevice) await flushBlockDeviceBuffers(options.target);
+      if (options.targetIsBlockDevice && !(await verifier.direct)) await flushBlockDeviceBuffers(options.target);
       for (const { id, segment: expected } of headSegments) {
         verifier.read(id, expected.start, expected.end);
         verifier.expect(id, expected);
