@@ -5,6 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
+import { flashImage } from '../src/flash/flash-image.ts';
+import { setLogLevel } from '../src/log.ts';
 import { writeBmap } from '../src/flash/write-bmap.ts';
 
 const MiB = 1024 * 1024;
@@ -45,6 +47,8 @@ async function makeImage(): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  setLogLevel('quiet');
+  const loadBefore = os.loadavg().map((l) => l.toFixed(1)).join(' ');
   await rm(path.join(work, 'pi.img'), { force: true });
   await mkdir(work, { recursive: true });
   let loop = '';
@@ -60,29 +64,34 @@ async function main(): Promise<void> {
     loop = (await execa('losetup', ['-f', '--show', backing])).stdout.trim();
     await execa('cat', [image], { stdout: 'ignore' });
 
-    const rounds = Number(process.env.ROUNDS ?? 2);
+    const rounds = Number(process.env.ROUNDS ?? 5);
     const rows: { name: string; runs: Measure[] }[] = [
       { name: '`dd bs=4M conv=fsync`', runs: [] },
       { name: '`bmaptool copy` (pikube\'s .bmap)', runs: [] },
       { name: '`pikube flash` (bmap, verify on)', runs: [] },
       { name: '`pikube flash --no-verify`', runs: [] },
+      { name: '`flashImage()` in-process (verify on, no CLI start-up)', runs: [] },
     ];
     for (let round = 0; round < rounds; round++) {
       rows[0]?.runs.push(await measure('dd', [`if=${image}`, `of=${loop}`, 'bs=4M', 'conv=fsync', 'status=none']));
       rows[1]?.runs.push(await measure('bmaptool', ['-q', 'copy', '--bmap', `${image}.bmap`, image, loop]));
       rows[2]?.runs.push(await measure('node', [pikube, '-q', 'flash', image, '--device', loop, '--yes', '--allow-non-removable']));
       rows[3]?.runs.push(await measure('node', [pikube, '-q', 'flash', image, '--device', loop, '--yes', '--allow-non-removable', '--no-verify']));
+      const started = performance.now();
+      await flashImage({ imagePath: image, device: loop, yes: true, allowNonRemovable: true, powerOff: false, onProgress: () => {} });
+      rows[4]?.runs.push({ seconds: (performance.now() - started) / 1000, rssMiB: Number.NaN });
     }
     const cmp = await execa('cmp', ['-n', String(IMAGE_SIZE), image, loop], { reject: false });
     const best = (runs: Measure[]) => Math.min(...runs.map((r) => r.seconds));
-    const dd = best(rows[0]?.runs ?? []);
+    const median = (runs: Measure[]) => runs.map((r) => r.seconds).toSorted((a, b) => a - b)[Math.floor(runs.length / 2)] ?? 0;
+    const dd = median(rows[0]?.runs ?? []);
     const lines = [
-      `Image: 2 GiB, ${(mapped / MiB).toFixed(0)} MiB mapped (${((mapped * 100) / IMAGE_SIZE).toFixed(0)}%); target: loop device ${loop} on ${os.cpus().length} cores; ${rounds} rounds; cmp after the last run: ${cmp.exitCode === 0 ? 'equal' : 'DIFFERENT'}.`,
+      `Load average before: ${loadBefore}. Image: 2 GiB, ${(mapped / MiB).toFixed(0)} MiB mapped (${((mapped * 100) / IMAGE_SIZE).toFixed(0)}%); target: loop device ${loop} on ${os.cpus().length} cores; ${rounds} rounds; cmp after the last run: ${cmp.exitCode === 0 ? 'equal' : 'DIFFERENT'}.`,
       `Block map: pikube writeBmap ${bmapSeconds.toFixed(2)} s, \`bmaptool create\` ${bmaptoolCreate.seconds.toFixed(2)} s.`,
       '',
-      '| method | runs (s) | best (s) | vs dd | peak RSS (MiB) |',
-      '|---|---|---|---|---|',
-      ...rows.map((row) => `| ${row.name} | ${row.runs.map((r) => r.seconds.toFixed(2)).join(', ')} | ${best(row.runs).toFixed(2)} | ${(best(row.runs) / dd).toFixed(2)}x | ${Math.max(...row.runs.map((r) => r.rssMiB)).toFixed(0)} |`),
+      '| method | runs (s) | best (s) | median (s) | median vs dd | peak RSS (MiB) |',
+      '|---|---|---|---|---|---|',
+      ...rows.map((row) => `| ${row.name} | ${row.runs.map((r) => r.seconds.toFixed(2)).join(', ')} | ${best(row.runs).toFixed(2)} | ${median(row.runs).toFixed(2)} | ${(median(row.runs) / dd).toFixed(2)}x | ${row.runs.some((r) => Number.isNaN(r.rssMiB)) ? '-' : Math.max(...row.runs.map((r) => r.rssMiB)).toFixed(0)} |`),
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {

@@ -39,8 +39,7 @@ export interface FlashSummary extends WriteResult {
   seconds: number;
 }
 
-// `pikube flash`: picks and checks the card, unmounts it, writes (mapped ranges only when a .bmap exists),
-// verifies, and powers the card off; an interruption or failure says plainly that the card is incomplete.
+// `pikube flash`: pick and check the card, unmount it, write (only mapped ranges with a .bmap), verify, power it off.
 export async function flashImage(options: FlashOptions): Promise<FlashSummary> {
   const signal = options.signal ?? runSignal;
   await access(options.imagePath).catch(() => {

@@ -39,8 +39,7 @@ export async function readImageSize(path: string): Promise<number | undefined> {
   return undefined;
 }
 
-// The image's bytes as one stream, decompressed on the fly (.gz, .xz, .zip holding one image); the one place to swap decoders.
-// Read it right away: a decoder that fails before anyone listens would error an unwatched stream.
+// The image's bytes as one stream, decompressed on the fly (.gz, .xz, .zip): the one place to swap decoders; read it at once.
 export async function openImageStream(path: string, signal?: AbortSignal): Promise<ImageStream> {
   const format = await detectImageFormat(path);
   if (format === 'raw') return { format, stream: createReadStream(path, { highWaterMark: 4 * 1024 * 1024, signal }), size: (await stat(path)).size };

@@ -13,8 +13,7 @@ export interface Chunk {
   range: number;
 }
 
-// Reads pieces at their offsets with one read always in flight ahead, so disk reads overlap the caller's writes and hashing.
-// A yielded buffer stays valid until the generator is resumed `buffers - 1` times; callers that keep data longer must copy it.
+// Reads pieces with one read in flight ahead (overlapping the caller's writes); a buffer is refilled after `buffers - 1` more pieces.
 export async function* readPieces(handle: FileHandle, pieces: Iterable<Piece>, maxLength: number, buffers = 3): AsyncGenerator<Chunk> {
   const pool = Array.from({ length: Math.max(3, buffers) }, () => Buffer.allocUnsafe(maxLength));
   const iterator = pieces[Symbol.iterator]();

@@ -6,8 +6,7 @@ export interface StreamPosition {
   bytesRead: number;
 }
 
-// Cuts a sequential image stream into chunks of its mapped bytes (all bytes without ranges, in `segmentSize` segments).
-// Chunks never cross a range, a segment or `boundary`; a yielded buffer is refilled after `buffers - 1` more chunks.
+// Cuts an image stream into chunks of its mapped bytes that never cross a range, a segment or `boundary` (the first megabyte).
 export async function* streamChunks(stream: Readable, ranges: readonly { start: number; end: number }[] | undefined,
   options: { chunkSize: number; segmentSize: number; boundary: number; buffers: number }, position: StreamPosition): AsyncGenerator<Chunk> {
   const pool = Array.from({ length: Math.max(2, options.buffers) }, () => Buffer.allocUnsafe(options.chunkSize));

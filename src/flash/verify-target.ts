@@ -12,43 +12,61 @@ export interface Segment {
 const WORKER_SOURCE = `
 const { workerData, parentPort } = require('node:worker_threads');
 const fs = require('node:fs');
+const { promisify } = require('node:util');
 const { createHash } = require('node:crypto');
+const read = promisify(fs.read);
 const SIZE = 4 * 1024 * 1024;
 const ALIGN = 4096;
 let fd;
-let buffer;
+let buffers;
 try {
   fd = fs.openSync(workerData.path, fs.constants.O_RDONLY | fs.constants.O_DIRECT);
-  const big = Buffer.allocUnsafeSlow(SIZE + ALIGN);
-  for (let offset = 0; offset < ALIGN && !buffer; offset += 8) {
+  const big = Buffer.allocUnsafeSlow(2 * SIZE + ALIGN);
+  for (let offset = 0; offset < ALIGN && !buffers; offset += 8) {
     try {
       fs.readSync(fd, big, offset, ALIGN, 0);
-      buffer = big.subarray(offset, offset + SIZE);
+      buffers = [big.subarray(offset, offset + SIZE), big.subarray(offset + SIZE, offset + 2 * SIZE)];
     } catch {}
   }
-  if (!buffer) throw new Error('no aligned buffer');
+  if (!buffers) throw new Error('no aligned buffer');
 } catch {
   if (fd !== undefined) fs.closeSync(fd);
   fd = fs.openSync(workerData.path, 'r');
-  buffer = undefined;
+  buffers = undefined;
 }
-const direct = buffer !== undefined;
-buffer ??= Buffer.allocUnsafe(SIZE);
-parentPort.postMessage({ type: 'ready', direct });
+const direct = buffers !== undefined;
+buffers ??= [Buffer.allocUnsafe(SIZE), Buffer.allocUnsafe(SIZE)];
 const hashes = new Map();
-parentPort.on('message', (message) => {
+const queue = [];
+let running = false;
+
+// Reads the span with the next read in flight while the current buffer is hashed.
+async function readSpan(message) {
+  let hash = hashes.get(message.id);
+  if (!hash) hashes.set(message.id, hash = createHash('sha256'));
+  const start = (offset, turn) => {
+    const wanted = Math.min(SIZE, message.end - offset);
+    const length = direct ? Math.ceil(wanted / ALIGN) * ALIGN : wanted;
+    return read(fd, buffers[turn], 0, length, offset).then(({ bytesRead }) => Math.min(bytesRead, wanted));
+  };
+  let turn = 0;
+  let offset = message.start;
+  let pending = offset < message.end ? start(offset, turn) : undefined;
+  while (pending) {
+    const got = await pending;
+    if (got <= 0) break;
+    const buffer = buffers[turn];
+    offset += got;
+    turn = 1 - turn;
+    pending = offset < message.end ? start(offset, turn) : undefined;
+    hash.update(buffer.subarray(0, got));
+    parentPort.postMessage({ type: 'progress', bytes: got });
+  }
+}
+
+async function handle(message) {
   if (message.type === 'read') {
-    let hash = hashes.get(message.id);
-    if (!hash) hashes.set(message.id, hash = createHash('sha256'));
-    for (let offset = message.start; offset < message.end;) {
-      const wanted = Math.min(SIZE, message.end - offset);
-      const length = direct ? Math.ceil(wanted / ALIGN) * ALIGN : wanted;
-      const read = Math.min(fs.readSync(fd, buffer, 0, length, offset), wanted);
-      if (read <= 0) break;
-      hash.update(buffer.subarray(0, read));
-      offset += read;
-      parentPort.postMessage({ type: 'progress', bytes: read });
-    }
+    await readSpan(message);
   } else if (message.type === 'expect') {
     const hash = hashes.get(message.id) ?? createHash('sha256');
     hashes.delete(message.id);
@@ -56,7 +74,19 @@ parentPort.on('message', (message) => {
   } else if (message.type === 'finish') {
     parentPort.postMessage({ type: 'finished', sequence: message.sequence });
   }
+}
+
+parentPort.on('message', (message) => {
+  queue.push(message);
+  if (running) return;
+  running = true;
+  // An error is rethrown outside the promise so the worker fails and the main thread's 'error' handler reports it.
+  (async () => {
+    while (queue.length > 0) await handle(queue.shift());
+    running = false;
+  })().catch((error) => setImmediate(() => { throw error; }));
 });
+parentPort.postMessage({ type: 'ready', direct });
 `;
 
 interface WorkerMessage {

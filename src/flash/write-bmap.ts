@@ -7,8 +7,7 @@ import type { BlockMap, MappedRange } from './block-map.ts';
 const BLOCK_SIZE = 4096;
 const READ_SIZE = 4 * 1024 * 1024;
 
-// Writes bmaptool's `.bmap` (format 2.0, sha256 per range) for an image from its allocated extents, so
-// `pikube flash` and `bmaptool copy` write only the blocks that hold data. Memory stays flat: ranges are hashed in 4 MiB reads.
+// bmaptool's `.bmap` (2.0, sha256 per range) from the image's allocated extents, so flashers write only blocks holding data.
 export async function writeBmap(imagePath: string, bmapPath: string): Promise<BlockMap> {
   const imageSize = (await stat(imagePath)).size;
   const blocks = await listMappedBlocks(imagePath, imageSize);

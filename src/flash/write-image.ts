@@ -50,9 +50,7 @@ export interface WriteResult {
   verified: boolean;
 }
 
-// Streams an image (raw or compressed) onto a card or file: only mapped ranges with a block map, everything without;
-// synced in windows so progress is real, each synced window read back and compared while the next one is written,
-// and the first megabyte written (and checked) last.
+// Streams an image onto a card or file, synced in windows that are read back while the next is written; first megabyte last.
 export async function writeImage(options: WriteImageOptions): Promise<WriteResult> {
   const signal = options.signal ?? new AbortController().signal;
   const handle = await openTarget(options.target, options.targetIsBlockDevice);

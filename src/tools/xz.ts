@@ -13,8 +13,7 @@ export async function readXzUncompressedSize(path: string): Promise<number | und
   return Number.isFinite(size) && size > 0 ? size : undefined;
 }
 
-// Streams an .xz file through `xz -dc` (runTool buffers, so this one streams). The stream ends only after xz
-// exited cleanly; a failing xz errors it with a ToolError, and destroying the stream stops xz.
+// `xz -dc` as a stream (runTool buffers): it ends only after xz exited cleanly, errors with a ToolError, and stops xz when destroyed.
 export function openXzDecompressStream(path: string, signal?: AbortSignal): Readable {
   const args = ['-dc', '--', path];
   log.debug(`$ xz ${args.join(' ')}`);
