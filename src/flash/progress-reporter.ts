@@ -13,7 +13,7 @@ export function createProgressReporter(): (progress: WriteProgress) => void {
     const written = Math.floor(progress.written / MiB);
     const verified = Math.floor(progress.verified / MiB);
     if (isInteractive() && progress.total) {
-      bar ??= new ProgressBar('writing [:bar] :percent :written MiB :speed MiB/s, verified :verified MiB, :etas left', { total: progress.total, width: 30, stream: process.stderr, renderThrottle: 200 });
+      bar ??= new ProgressBar('[:bar] :percent written :written MiB (:speed MiB/s), verified :verified MiB', { total: progress.total, width: 24, stream: process.stderr, renderThrottle: 200 });
       const seconds = (Date.now() - started) / 1000;
       bar.update(Math.min(1, progress.written / progress.total), { written, verified, speed: seconds > 0 ? (progress.written / MiB / seconds).toFixed(1) : '-' });
       return;
