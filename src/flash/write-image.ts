@@ -25,6 +25,7 @@ export interface WriteProgress {
   written: number;
   // Bytes read back from the target and compared (stays 0 without verification).
   verified: number;
+  verifying: boolean;
   total?: number;
 }
 
@@ -108,7 +109,7 @@ async function writeToHandle(handle: FileHandle, options: WriteImageOptions, sig
   let segment: { id: number; start: number; end: number; range: number; hash: Hash | undefined } | undefined;
   let check: { range: number; hash: Hash; end: number } | undefined;
   const verifier = options.verify ? new ReadBackVerifier(options.target, () => report()) : undefined;
-  const report = () => options.onProgress?.({ written, verified: verifier?.checked ?? 0, total });
+  const report = () => options.onProgress?.({ written, verified: verifier?.checked ?? 0, verifying: options.verify, total });
   const closeSegment = () => {
     if (!segment) return;
     const range = ranges?.[segment.range];
