@@ -13,9 +13,8 @@ export interface Chunk {
   range: number;
 }
 
-// Reads pieces with one read in flight ahead (overlapping the caller's writes); a buffer is refilled after `buffers - 1` more pieces.
-export async function* readPieces(handle: FileHandle, pieces: Iterable<Piece>, maxLength: number, buffers = 3): AsyncGenerator<Chunk> {
-  const pool = Array.from({ length: Math.max(3, buffers) }, () => Buffer.allocUnsafe(maxLength));
+// Reads pieces into the pool's buffers with one read in flight ahead; a buffer is refilled after `pool.length - 1` more pieces.
+export async function* readPieces(handle: FileHandle, pieces: Iterable<Piece>, pool: readonly Buffer[]): AsyncGenerator<Chunk> {
   const iterator = pieces[Symbol.iterator]();
   let turn = 0;
   const readNext = (): Promise<Chunk> | undefined => {

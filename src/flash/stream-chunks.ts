@@ -8,8 +8,9 @@ export interface StreamPosition {
 
 // Cuts an image stream into chunks of its mapped bytes that never cross a range, a segment or `boundary` (the first megabyte).
 export async function* streamChunks(stream: Readable, ranges: readonly { start: number; end: number }[] | undefined,
-  options: { chunkSize: number; segmentSize: number; boundary: number; buffers: number }, position: StreamPosition): AsyncGenerator<Chunk> {
-  const pool = Array.from({ length: Math.max(2, options.buffers) }, () => Buffer.allocUnsafe(options.chunkSize));
+  options: { segmentSize: number; boundary: number; pool: readonly Buffer[] }, position: StreamPosition): AsyncGenerator<Chunk> {
+  const { pool } = options;
+  const chunkSize = (pool[0] as Buffer).length;
   let turn = 0;
   let staging = pool[0] as Buffer;
   let stagedStart = 0;
@@ -50,11 +51,11 @@ export async function* streamChunks(stream: Readable, ranges: readonly { start: 
         stagedStart = offset;
         stagedRange = index;
       }
-      const take = Math.min(piece.length - at, spanEnd - offset, options.chunkSize - stagedLength);
+      const take = Math.min(piece.length - at, spanEnd - offset, chunkSize - stagedLength);
       piece.copy(staging, stagedLength, at, at + take);
       stagedLength += take;
       at += take;
-      if (stagedLength === options.chunkSize) yield flush();
+      if (stagedLength === chunkSize) yield flush();
     }
     position.bytesRead = base + piece.length;
     if (ranges && rangeIndex >= ranges.length) break;

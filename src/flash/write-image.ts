@@ -1,5 +1,4 @@
 import { createHash, type Hash } from 'node:crypto';
-import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { InterruptedError, ToolError, UserError } from '../errors.ts';
@@ -8,6 +7,7 @@ import type { BlockMap, MappedRange } from './block-map.ts';
 import { detectImageFormat, openImageStream, readImageSize, type ImageFormat } from './image-source.ts';
 import { readPieces, splitRanges, type Chunk } from './read-pieces.ts';
 import { streamChunks, type StreamPosition } from './stream-chunks.ts';
+import { openWriteTarget, type WriteTarget } from './write-target.ts';
 import { ReadBackVerifier, type Segment } from './verify-target.ts';
 
 // The partition table lives here; it is written last so an interrupted write leaves a card that does not boot.
@@ -17,7 +17,7 @@ const SEGMENT_SIZE = 64 * 1024 * 1024;
 const DEFAULT_SYNC_WINDOW = 32 * 1024 * 1024;
 const MIN_SYNC_WINDOW = 8 * 1024 * 1024;
 const MAX_SYNC_WINDOW = 256 * 1024 * 1024;
-// Writes queued at once; the readers' buffer pools are sized so a buffer is never refilled while it is being written.
+// Writes queued at once; the target's buffer pool (this + 3) is sized so a buffer is never refilled while being written.
 const MAX_INFLIGHT_WRITES = 4;
 
 export interface WriteProgress {
@@ -49,23 +49,25 @@ export interface WriteResult {
   imageSize: number;
   bytesWritten: number;
   verified: boolean;
+  // Whether the writes bypassed the page cache (O_DIRECT).
+  directIo: boolean;
 }
 
 // Streams an image onto a card or file, synced in windows that are read back while the next is written; first megabyte last.
 export async function writeImage(options: WriteImageOptions): Promise<WriteResult> {
   const signal = options.signal ?? new AbortController().signal;
-  const handle = await openTarget(options.target, options.targetIsBlockDevice);
+  const target = await openWriteTarget(options.target, options.targetIsBlockDevice, MAX_INFLIGHT_WRITES + 3, CHUNK_SIZE);
   try {
-    return await writeToHandle(handle, options, signal);
+    return await writeToTarget(target, options, signal);
   } catch (error) {
     if (signal.aborted && !(error instanceof UserError || error instanceof ToolError)) throw new InterruptedError();
     throw error;
   } finally {
-    await handle.close();
+    await target.close();
   }
 }
 
-async function writeToHandle(handle: FileHandle, options: WriteImageOptions, signal: AbortSignal): Promise<WriteResult> {
+async function writeToTarget(target: WriteTarget, options: WriteImageOptions, signal: AbortSignal): Promise<WriteResult> {
   const { map } = options;
   const format = await detectImageFormat(options.imagePath);
   const sourceSize = await readImageSize(options.imagePath);
@@ -77,8 +79,9 @@ async function writeToHandle(handle: FileHandle, options: WriteImageOptions, sig
   if (imageSize !== undefined && options.targetSize !== undefined && imageSize > options.targetSize) {
     throw new UserError(`the image (${imageSize} bytes) does not fit on ${options.target} (${options.targetSize} bytes)`, 'use a larger card');
   }
-  if (!options.targetIsBlockDevice && imageSize !== undefined) await handle.truncate(imageSize);
-  await zeroHead(handle, Math.min(HEAD_SIZE, options.targetSize ?? HEAD_SIZE, imageSize ?? HEAD_SIZE));
+  if (!options.targetIsBlockDevice && imageSize !== undefined) await target.truncate(imageSize);
+  await target.write(Buffer.alloc(Math.min(HEAD_SIZE, options.targetSize ?? HEAD_SIZE, imageSize ?? HEAD_SIZE)), 0);
+  await target.sync();
 
   const ranges: MappedRange[] | undefined = map?.ranges ?? (format === 'raw' && imageSize !== undefined ? fixedSegments(imageSize) : undefined);
   const total = map ? map.ranges.reduce((sum, r) => sum + r.end - r.start, 0) : imageSize;
@@ -88,10 +91,10 @@ async function writeToHandle(handle: FileHandle, options: WriteImageOptions, sig
   let stream: Readable | undefined;
   if (format === 'raw' && ranges) {
     reader = await open(options.imagePath, 'r');
-    chunks = readPieces(reader, splitRanges(ranges, CHUNK_SIZE, HEAD_SIZE), CHUNK_SIZE, MAX_INFLIGHT_WRITES + 3);
+    chunks = readPieces(reader, splitRanges(ranges, CHUNK_SIZE, HEAD_SIZE), target.buffers);
   } else {
     stream = (await openImageStream(options.imagePath, signal)).stream;
-    chunks = streamChunks(stream, ranges, { chunkSize: CHUNK_SIZE, segmentSize: SEGMENT_SIZE, boundary: HEAD_SIZE, buffers: MAX_INFLIGHT_WRITES + 2 }, position);
+    chunks = streamChunks(stream, ranges, { segmentSize: SEGMENT_SIZE, boundary: HEAD_SIZE, pool: target.buffers }, position);
   }
 
   const head: { offset: number; data: Buffer }[] = [];
@@ -131,7 +134,7 @@ async function writeToHandle(handle: FileHandle, options: WriteImageOptions, sig
   // Everything written so far reaches the card; then it is queued for reading back, past the cache.
   const sync = async () => {
     await Promise.all(inflight.splice(0));
-    await handle.datasync();
+    await target.sync();
     if (!options.syncWindowBytes && unsynced > 0) window = adaptWindow(unsynced, performance.now() - windowStarted);
     windowStarted = performance.now();
     unsynced = 0;
@@ -179,7 +182,7 @@ async function writeToHandle(handle: FileHandle, options: WriteImageOptions, sig
         if (last && last.id === segment.id && last.end === chunk.offset) last.end = end;
         else pendingReads.push({ id: segment.id, start: chunk.offset, end });
         if (inflight.length >= MAX_INFLIGHT_WRITES) await inflight.shift();
-        inflight.push(writeFully(handle, chunk.data, chunk.offset));
+        inflight.push(target.write(chunk.data, chunk.offset));
         written += chunk.data.length;
         unsynced += chunk.data.length;
         writtenUpTo = end;
@@ -200,8 +203,8 @@ async function writeToHandle(handle: FileHandle, options: WriteImageOptions, sig
     if (bodyMismatch) throw await describeMismatch(options, bodyMismatch);
     if (signal.aborted) throw new InterruptedError();
 
-    for (const part of head) await writeFully(handle, part.data, part.offset);
-    await handle.datasync();
+    for (const part of head) await target.write(part.data, part.offset);
+    await target.sync();
     written += head.reduce((sum, part) => sum + part.data.length, 0);
     if (verifier) {
       if (options.targetIsBlockDevice && !(await verifier.direct)) await flushBlockDeviceBuffers(options.target);
@@ -216,7 +219,7 @@ async function writeToHandle(handle: FileHandle, options: WriteImageOptions, sig
   } finally {
     await verifier?.close();
   }
-  return { format, imageSize: imageSize ?? position.bytesRead, bytesWritten: written, verified: options.verify };
+  return { format, imageSize: imageSize ?? position.bytesRead, bytesWritten: written, verified: options.verify, directIo: target.direct };
 }
 
 // When a range checked against the block map reads back different, the image itself is hashed to tell a bad image from a bad card.
@@ -236,7 +239,7 @@ async function hashFileRange(path: string, start: number, end: number): Promise<
   const handle = await open(path, 'r');
   try {
     const hash = createHash('sha256');
-    for await (const chunk of readPieces(handle, splitRanges([{ start, end }], CHUNK_SIZE, 0), CHUNK_SIZE)) hash.update(chunk.data);
+    for await (const chunk of readPieces(handle, splitRanges([{ start, end }], CHUNK_SIZE, 0), [0, 1, 2].map(() => Buffer.allocUnsafe(CHUNK_SIZE)))) hash.update(chunk.data);
     return hash.digest('hex');
   } finally {
     await handle.close();
@@ -255,23 +258,4 @@ function fixedSegments(size: number): MappedRange[] {
   const segments: MappedRange[] = [];
   for (let start = 0; start < size; start += SEGMENT_SIZE) segments.push({ start, end: Math.min(size, start + SEGMENT_SIZE) });
   return segments;
-}
-
-async function openTarget(target: string, isBlockDevice: boolean): Promise<FileHandle> {
-  // O_EXCL on a block device is Linux's exclusive open: it fails while a partition is still mounted.
-  return isBlockDevice ? open(target, constants.O_RDWR | constants.O_EXCL) : open(target, constants.O_RDWR | constants.O_CREAT | constants.O_TRUNC, 0o644);
-}
-
-async function zeroHead(handle: FileHandle, length: number): Promise<void> {
-  if (length <= 0) return;
-  await writeFully(handle, Buffer.alloc(length), 0);
-  await handle.datasync();
-}
-
-async function writeFully(handle: FileHandle, data: Buffer, position: number): Promise<void> {
-  let done = 0;
-  while (done < data.length) {
-    const { bytesWritten } = await handle.write(data, done, data.length - done, position + done);
-    done += bytesWritten;
-  }
 }

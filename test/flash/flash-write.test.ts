@@ -1,4 +1,5 @@
-import { open, readFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { open, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
@@ -17,6 +18,7 @@ test('a full write to a loop device reads back equal to the image and gives clea
   const summary = await flashImage({ ...quiet, imagePath: image.path, device, allowNonRemovable: true });
   t.is(summary.bmapPath, undefined);
   t.true(summary.verified);
+  t.true(summary.directIo, 'a loop device takes O_DIRECT writes');
   t.is(summary.bytesWritten, image.size);
   t.true((await readBytes(device, 0, image.size)).equals(await readFile(image.path)));
   t.true((await readBytes(device, image.size, MiB)).equals(Buffer.alloc(MiB, 0xa5)), 'bytes past the image are untouched');
@@ -143,4 +145,16 @@ test('an image changed after its .bmap was made is reported as such, not as a ba
   t.regex(error?.message ?? '', /does not match its block map/);
   t.regex((error as UserError | undefined)?.hint ?? '', /rebuild the block map/);
   t.true((await readBytes(device, 0, MiB)).equals(Buffer.alloc(MiB)), 'the first megabyte holds no partition table');
+});
+
+test('an image whose size is not a multiple of 4 KiB is written whole, its odd tail included', async (t) => {
+  const dir = await makeTempDir(t);
+  const file = path.join(dir, 'odd.img');
+  const bytes = randomBytes(5 * MiB + 1234);
+  await writeFile(file, bytes);
+  const device = await makeLoopDevice(t, dir, 8);
+  const summary = await flashImage({ ...quiet, imagePath: file, device, allowNonRemovable: true });
+  t.true(summary.directIo);
+  t.true((await readBytes(device, 0, bytes.length)).equals(bytes));
+  t.true((await readBytes(device, bytes.length, 100)).equals(Buffer.alloc(100, 0xa5)), 'nothing written past the image');
 });
