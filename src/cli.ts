@@ -10,6 +10,8 @@ import { registerInspectCommand } from './commands/inspect.ts';
 import { registerPlanCommand } from './commands/plan.ts';
 import { registerPullCommand } from './commands/pull.ts';
 import { registerCacheCommand } from './commands/cache.ts';
+import { registerDrivesCommand } from './commands/drives.ts';
+import { registerFlashCommand } from './commands/flash.ts';
 
 // The command table; each command lives in src/commands/ and only orchestrates library calls.
 function makeProgram(): Command {
@@ -30,6 +32,8 @@ function makeProgram(): Command {
   registerDoctorCommand(program);
   registerPullCommand(program);
   registerCacheCommand(program);
+  registerDrivesCommand(program);
+  registerFlashCommand(program);
   return program;
 }
 

@@ -27,12 +27,17 @@ export const REQUIREMENTS: readonly Requirement[] = [
   { tool: 'fsck.fat', debian: 'dosfstools', homebrew: 'dosfstools', versionArgs: ['--help'], versionPattern: /fsck\.fat (\d+\.\d+(?:\.\d+)?)/, commands: ['build'], optional: 'checks the boot partition after a build' },
   { tool: 'losetup', debian: 'mount', homebrew: '(Linux only)', versionArgs: ['--version'], versionPattern: /(\d+\.\d+(?:\.\d+)?)/, commands: ['build'], optional: 'only for --backend mount (root)' },
   { tool: 'mount', debian: 'mount', homebrew: '(Linux only)', versionArgs: ['--version'], versionPattern: /(\d+\.\d+(?:\.\d+)?)/, commands: ['build'], optional: 'only for --backend mount (root)' },
-  { tool: 'umount', debian: 'mount', homebrew: '(Linux only)', versionArgs: ['--version'], versionPattern: /(\d+\.\d+(?:\.\d+)?)/, commands: ['build'], optional: 'only for --backend mount (root)' },
+  { tool: 'umount', debian: 'mount', homebrew: '(Linux only)', versionArgs: ['--version'], versionPattern: /(\d+\.\d+(?:\.\d+)?)/, commands: ['build', 'flash'], optional: 'for --backend mount (root), and to unmount a card before flashing' },
   { tool: 'cp', debian: 'coreutils', homebrew: 'coreutils', versionArgs: ['--version'], versionPattern: /(\d+\.\d+)/, commands: ['build', 'plan'] },
   { tool: 'dd', debian: 'coreutils', homebrew: 'coreutils', versionArgs: ['--version'], versionPattern: /(\d+\.\d+)/, commands: ['build'] },
   { tool: 'fallocate', debian: 'util-linux', homebrew: '(Linux only)', versionArgs: ['--version'], versionPattern: /(\d+\.\d+(?:\.\d+)?)/, commands: ['build'], optional: 'only when the root partition must grow' },
   { tool: 'openssl', debian: 'openssl', homebrew: 'openssl', versionArgs: ['version'], versionPattern: /OpenSSL (\d+\.\d+\.\d+)/, minVersion: '1.1.1', commands: ['build', 'plan'], optional: 'only to hash a plain `password`' },
-  { tool: 'xz', debian: 'xz-utils', homebrew: 'xz', versionArgs: ['--version'], versionPattern: /xz \(XZ Utils\) (\d+\.\d+\.\d+)/, minVersion: '5.2.0', commands: ['build'], optional: 'only for .img.xz bases' },
+  { tool: 'xz', debian: 'xz-utils', homebrew: 'xz', versionArgs: ['--version'], versionPattern: /xz \(XZ Utils\) (\d+\.\d+\.\d+)/, minVersion: '5.2.0', commands: ['build', 'flash'], optional: 'only for .xz images' },
+  { tool: 'blockdev', debian: 'util-linux', homebrew: '(Linux only)', versionArgs: ['--version'], versionPattern: /(\d+\.\d+(?:\.\d+)?)/, commands: ['flash'] },
+  { tool: 'lsblk', debian: 'util-linux', homebrew: '(Linux only)', versionArgs: ['--version'], versionPattern: /(\d+\.\d+(?:\.\d+)?)/, commands: ['flash', 'drives'] },
+  { tool: 'filefrag', debian: 'e2fsprogs', homebrew: 'e2fsprogs', versionArgs: ['-V'], versionPattern: /(\d+\.\d+(?:\.\d+)?)/, commands: ['build'] },
+  { tool: 'udisksctl', debian: 'udisks2', homebrew: '(Linux only)', versionArgs: ['help'], versionPattern: /(\d+\.\d+\.\d+)/, commands: ['flash'], optional: 'powers the card reader off after flashing' },
+  { tool: 'eject', debian: 'eject', homebrew: '(Linux only)', versionArgs: ['--version'], versionPattern: /(\d+\.\d+(?:\.\d+)?)/, commands: ['flash'], optional: 'ejects the card after flashing when udisksctl is missing' },
 ];
 
 // Looks a tool up by the name it is run as.

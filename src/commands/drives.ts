@@ -1,0 +1,25 @@
+import type { Command } from 'commander';
+import { formatBytes } from '../flash/flash-target.ts';
+import { listDrives } from '../flash/list-drives.ts';
+import { formatTable } from './doctor.ts';
+
+// `pikube drives`: what pikube can write to, with the facts the safety rules use.
+export function registerDrivesCommand(program: Command): void {
+  program
+    .command('drives')
+    .description('list drives with device, size, model, bus, removable, system and mount points')
+    .option('--json', 'print the drives as JSON')
+    .action(async (options: { json?: boolean }) => {
+      const drives = await listDrives();
+      if (options.json) {
+        process.stdout.write(`${JSON.stringify(drives.map((d) => ({
+          device: d.device, size: d.size, model: d.model, bus: d.bus, removable: d.removable, system: d.system, mountpoints: d.mountpoints,
+        })), null, 2)}\n`);
+        return;
+      }
+      const rows = [['DEVICE', 'SIZE', 'MODEL', 'BUS', 'REMOVABLE', 'SYSTEM', 'MOUNTPOINTS'], ...drives.map((d) => [
+        d.device, formatBytes(d.size), d.model || '-', d.bus, d.removable ? 'yes' : 'no', d.system ? 'yes' : 'no', d.mountpoints.join(',') || '-',
+      ])];
+      process.stdout.write(formatTable(rows));
+    });
+}

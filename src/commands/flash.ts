@@ -1,0 +1,35 @@
+import type { Command } from 'commander';
+import { ensureTools } from '../tools/check-tools.ts';
+import { flashImage } from '../flash/flash-image.ts';
+
+interface FlashCommandOptions {
+  device?: string;
+  bmap?: string | false;
+  verify: boolean;
+  yes?: boolean;
+  allowNonRemovable?: boolean;
+  powerOff: boolean;
+}
+
+// `pikube flash IMAGE`: write a built (or compressed) image to an SD card, safely, and prove it was written.
+export function registerFlashCommand(program: Command): void {
+  program
+    .command('flash')
+    .description('write an image (.img, .gz, .xz, .zip) to an SD card: only its mapped blocks with a .bmap, partition table last, read back and verified')
+    .argument('<image>', 'the image to write: built by pikube, or a downloaded .img/.img.gz/.img.xz/.zip')
+    .option('-d, --device <dev>', 'the card to write (e.g. /dev/sdb, /dev/mmcblk0) or an output file; without it the only removable card')
+    .option('--bmap <file>', 'block map to use (default: IMAGE.bmap next to the image when present)')
+    .option('--no-bmap', 'ignore any block map and write every byte')
+    .option('--no-verify', 'skip reading the card back to compare checksums')
+    .option('-y, --yes', 'do not ask before overwriting the card')
+    .option('--allow-non-removable', 'allow a drive that does not report itself removable (never a system drive)')
+    .option('--no-power-off', 'leave the card powered on after writing')
+    .action(async (image: string, options: FlashCommandOptions) => {
+      await ensureTools('flash');
+      await flashImage({
+        imagePath: image, device: options.device, bmapPath: typeof options.bmap === 'string' ? options.bmap : undefined,
+        useBmap: options.bmap !== false, verify: options.verify, yes: options.yes, allowNonRemovable: options.allowNonRemovable,
+        powerOff: options.powerOff, argv: process.argv.slice(2),
+      });
+    });
+}

@@ -1,0 +1,119 @@
+import { createHash } from 'node:crypto';
+import { open, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { log } from '../log.ts';
+import { listFileExtents } from '../tools/filefrag.ts';
+import type { BlockMap, MappedRange } from './block-map.ts';
+
+const BLOCK_SIZE = 4096;
+const READ_SIZE = 4 * 1024 * 1024;
+
+// bmaptool's `.bmap` (2.0, sha256 per range) from the image's allocated extents, so flashers write only blocks holding data.
+export async function writeBmap(imagePath: string, bmapPath: string): Promise<BlockMap> {
+  const imageSize = (await stat(imagePath)).size;
+  const blocks = await listMappedBlocks(imagePath, imageSize);
+  const ranges: MappedRange[] = [];
+  const handle = await open(imagePath, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(READ_SIZE);
+    for (const [first, last] of blocks) {
+      const start = first * BLOCK_SIZE;
+      const end = Math.min((last + 1) * BLOCK_SIZE, imageSize);
+      const hash = createHash('sha256');
+      for (let offset = start; offset < end;) {
+        const { bytesRead } = await handle.read(buffer, 0, Math.min(READ_SIZE, end - offset), offset);
+        if (bytesRead === 0) throw new Error(`${imagePath} shrank while its block map was being made`);
+        hash.update(buffer.subarray(0, bytesRead));
+        offset += bytesRead;
+      }
+      ranges.push({ start, end, checksum: hash.digest('hex') });
+    }
+  } finally {
+    await handle.close();
+  }
+  const map: BlockMap = { imageSize, blockSize: BLOCK_SIZE, checksumType: 'sha256', ranges };
+  const temporary = `${bmapPath}.partial`;
+  try {
+    await writeFile(temporary, formatBmap(map));
+    await rename(temporary, bmapPath);
+  } finally {
+    await rm(temporary, { force: true });
+  }
+  return map;
+}
+
+// Block ranges [first, last] that the filesystem holding the image has allocated; all blocks where it cannot say.
+async function listMappedBlocks(imagePath: string, imageSize: number): Promise<[number, number][]> {
+  const blocksCount = Math.ceil(imageSize / BLOCK_SIZE);
+  if (blocksCount === 0) return [];
+  const extents = await listFileExtents(imagePath);
+  if (!extents) {
+    log.warn(`the filesystem holding ${imagePath} does not report which blocks hold data; the block map lists every block`);
+    return [[0, blocksCount - 1]];
+  }
+  const blocks: [number, number][] = [];
+  for (const extent of extents.toSorted((a, b) => a.start - b.start)) {
+    const first = Math.floor(extent.start / BLOCK_SIZE);
+    const last = Math.min(Math.ceil(extent.end / BLOCK_SIZE), blocksCount) - 1;
+    if (last < first) continue;
+    const previous = blocks.at(-1);
+    if (previous && first <= previous[1] + 1) previous[1] = Math.max(previous[1], last);
+    else blocks.push([first, last]);
+  }
+  return blocks;
+}
+
+// The XML text, with BmapFileChecksum computed over the file with that field set to zeros (as bmaptool checks it).
+export function formatBmap(map: BlockMap): string {
+  const blocksCount = Math.ceil(map.imageSize / map.blockSize);
+  const mappedBlocks = map.ranges.reduce((sum, r) => sum + Math.ceil((r.end - r.start) / map.blockSize), 0);
+  const percent = blocksCount === 0 ? 0 : (mappedBlocks * 100) / blocksCount;
+  const zeros = '0'.repeat(64);
+  const lines = [
+    '<?xml version="1.0" ?>',
+    '<!-- Block map of a disk image, written by pikube in the bmaptool format: the ranges of',
+    '     blocks that hold data. Only these need to be written to a card; the rest of the image',
+    '     is unallocated. Each range carries the checksum of its bytes. -->',
+    '',
+    '<bmap version="2.0">',
+    `    <!-- Image size in bytes: ${formatSize(map.imageSize)} -->`,
+    `    <ImageSize> ${map.imageSize} </ImageSize>`,
+    '',
+    '    <!-- Size of a block in bytes -->',
+    `    <BlockSize> ${map.blockSize} </BlockSize>`,
+    '',
+    '    <!-- Count of blocks in the image file -->',
+    `    <BlocksCount> ${blocksCount} </BlocksCount>`,
+    '',
+    `    <!-- Count of mapped blocks: ${formatSize(mappedBlocks * map.blockSize)} or ${percent.toFixed(1)}% -->`,
+    `    <MappedBlocksCount> ${mappedBlocks} </MappedBlocksCount>`,
+    '',
+    '    <!-- Type of checksum used in this file -->',
+    `    <ChecksumType> ${map.checksumType} </ChecksumType>`,
+    '',
+    '    <!-- The checksum of this bmap file, computed with this value set to all "0" characters. -->',
+    `    <BmapFileChecksum> ${zeros} </BmapFileChecksum>`,
+    '',
+    '    <!-- Mapped blocks: a range "first-last" or a single block, with the checksum of its bytes. -->',
+    '    <BlockMap>',
+    ...map.ranges.map((r) => {
+      const first = r.start / map.blockSize;
+      const last = Math.ceil(r.end / map.blockSize) - 1;
+      return `        <Range chksum="${r.checksum ?? ''}"> ${first === last ? first : `${first}-${last}`} </Range>`;
+    }),
+    '    </BlockMap>',
+    '</bmap>',
+    '',
+  ];
+  const text = lines.join('\n');
+  return text.replace(zeros, createHash(map.checksumType).update(text).digest('hex'));
+}
+
+function formatSize(bytes: number): string {
+  if (bytes < 512) return `${bytes} bytes`;
+  let size = bytes;
+  for (const unit of ['KiB', 'MiB', 'GiB', 'TiB']) {
+    size /= 1024;
+    if (size < 1024) return `${size.toFixed(1)} ${unit}`;
+  }
+  return `${size.toFixed(1)} EiB`;
+}
