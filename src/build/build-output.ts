@@ -1,12 +1,15 @@
-import { access, chmod, constants, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { access, chmod, constants, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { hashFile } from '../acquire/hash-file.ts';
 import { UserError } from '../errors.ts';
+import { writeBmap } from '../flash/write-bmap.ts';
+import { log } from '../log.ts';
+import { sha256File } from '../tools/openssl.ts';
 
 export interface OutputFiles {
   image: string;
   sha256: string;
   size: number;
+  bmap: string;
   kubeconfig?: string;
 }
 
@@ -17,8 +20,9 @@ export interface WorkArea {
   dir: string;
 }
 
-// Builds into a temporary file beside the output and renames it into place with OUTPUT.sha256 (and
-// OUTPUT.kubeconfig, 0600) only when `build` succeeds; on failure or Ctrl-C nothing is left behind and an older
+// Builds into a temporary file beside the output and renames it into place with OUTPUT.sha256, OUTPUT.bmap (the
+// block map flashers use to write only what holds data) and, with Kubernetes, OUTPUT.kubeconfig (0600), only when
+// `build` succeeds; on failure or Ctrl-C nothing is left behind and an older
 // output stays as it was.
 export async function withBuildOutput(output: string, build: (work: WorkArea) => Promise<{ kubeconfig?: string }>, signal?: AbortSignal): Promise<OutputFiles> {
   const folder = dirname(output);
@@ -29,7 +33,9 @@ export async function withBuildOutput(output: string, build: (work: WorkArea) =>
   const image = join(dir, 'image.img');
   try {
     const { kubeconfig } = await build({ image, dir });
-    const { sha256, size } = await hashFile(image, signal);
+    log.step('hashing the image and making its block map');
+    const [sha256] = await Promise.all([sha256File(image, signal), writeBmap(image, join(dir, 'image.bmap'))]);
+    const { size } = await stat(image);
     await writeFile(join(dir, 'image.sha256'), `${sha256}  ${basename(output)}\n`);
     if (kubeconfig !== undefined) {
       await writeFile(join(dir, 'image.kubeconfig'), kubeconfig, { mode: 0o600 });
@@ -37,8 +43,9 @@ export async function withBuildOutput(output: string, build: (work: WorkArea) =>
     }
     await rename(image, output);
     await rename(join(dir, 'image.sha256'), `${output}.sha256`);
+    await rename(join(dir, 'image.bmap'), `${output}.bmap`);
     if (kubeconfig !== undefined) await rename(join(dir, 'image.kubeconfig'), `${output}.kubeconfig`);
-    return { image: output, sha256, size, ...(kubeconfig === undefined ? {} : { kubeconfig: `${output}.kubeconfig` }) };
+    return { image: output, sha256, size, bmap: `${output}.bmap`, ...(kubeconfig === undefined ? {} : { kubeconfig: `${output}.kubeconfig` }) };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

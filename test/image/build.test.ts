@@ -1,6 +1,7 @@
 import { chmod, readdir, readFile, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
+import { execa } from 'execa';
 import { readLayout } from '../../src/image/read-facts.ts';
 import { runCli } from '../helpers/cli.ts';
 import { checkFilesystems, makeBase, readBootFile, readRootFile, sha256, statInImage } from '../helpers/image.ts';
@@ -63,6 +64,11 @@ test('build writes files, folders, symlinks, modes and owners into both partitio
   t.is(fsck.ext, 0, fsck.output);
   t.is(fsck.fat, 0, fsck.output);
   t.is(await readFile(`${output}.sha256`, 'utf8'), `${sha256(await readFile(output))}  out.img\n`);
+  const copy = join(dir, 'bmap-copy.img');
+  const bmap = await execa('bmaptool', ['copy', '--bmap', `${output}.bmap`, output, copy], { reject: false });
+  t.is(bmap.exitCode, 0, String(bmap.stderr));
+  t.is(sha256(await readFile(copy)), sha256(await readFile(output)), 'bmaptool writes the image exactly from the build\'s block map');
+  await import('node:fs/promises').then((fs) => fs.rm(copy));
   t.deepEqual((await readdir(dir)).filter((n) => n.includes('.tmp') || n.startsWith('.pikube')), []);
 });
 
