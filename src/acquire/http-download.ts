@@ -12,6 +12,7 @@ import { DEFAULT_RETRIES, DEFAULT_RETRY_DELAY_MS, DEFAULT_TIMEOUT_MS } from './a
 import { explainDownloadError, isTransientError } from './download-errors.ts';
 import { startProgress } from './progress-report.ts';
 import { checkUrlAllowed } from './url-policy.ts';
+import { waitForResponse } from './wait-for-response.ts';
 
 // How one transfer behaves; `label` names it in progress lines.
 export interface DownloadSettings {
@@ -94,10 +95,7 @@ async function fetchOnce(url: string, handle: FileHandle, state: TransferState, 
   });
   let response: Response;
   try {
-    response = await new Promise<Response>((resolve, reject) => {
-      stream.once('response', resolve);
-      stream.once('error', reject);
-    });
+    response = await waitForResponse(stream);
   } catch (error) {
     stream.destroy();
     if (state.bytes > 0 && isRangeComplete(error, state.bytes)) return true;

@@ -4,7 +4,7 @@ import { runSignal } from '../interrupt.ts';
 import { log } from '../log.ts';
 import { ejectDrive } from '../tools/eject.ts';
 import { powerOffDrive } from '../tools/udisksctl.ts';
-import { unmountPath } from '../tools/umount.ts';
+import { unmount } from '../tools/umount.ts';
 import { canAsk, terminalAsker, type Asker } from './ask-user.ts';
 import { countMappedBytes, readBlockMap, type BlockMap } from './block-map.ts';
 import { checkTarget, checkWriteAccess, describeTarget, formatBytes, type FlashTarget } from './flash-target.ts';
@@ -61,7 +61,7 @@ export async function flashImage(options: FlashOptions): Promise<FlashSummary> {
   }
   for (const mountpoint of target.mountpoints.toSorted((a, b) => b.length - a.length)) {
     log.step(`unmounting ${mountpoint}`);
-    await unmountPath(mountpoint);
+    await unmount(mountpoint);
   }
 
   log.step(`writing ${options.imagePath} to ${target.device}${map ? ` using ${bmapPath} (${formatBytes(countMappedBytes(map))} mapped)` : ' (no block map: every byte)'}`);

@@ -15,6 +15,7 @@ import type { RegistryEndpoint } from './image-reference.ts';
 import type { Descriptor } from './manifest.ts';
 import { MANIFEST_ACCEPT } from './manifest.ts';
 import { parseWwwAuthenticate, type Challenge } from './www-authenticate.ts';
+import { waitForResponse } from '../acquire/wait-for-response.ts';
 
 // One repository endpoint and the credentials to present there.
 export interface RegistryClientOptions {
@@ -148,10 +149,7 @@ export class RegistryClient {
       const stream = got.stream(url, { headers, throwHttpErrors: false, retry: { limit: 0 }, timeout: TIMEOUT, signal: this.signal });
       let response: Response;
       try {
-        response = await new Promise<Response>((resolve, reject) => {
-          stream.once('response', resolve);
-          stream.once('error', reject);
-        });
+        response = await waitForResponse(stream);
       } catch (error) {
         if (this.signal?.aborted) throw new InterruptedError();
         if (error instanceof RequestError) throw new TransientError(`could not connect (${error.message})`);

@@ -1,6 +1,15 @@
 import { runTool } from './run.ts';
 
-// Unmounts one mount point (a partition of the card the user is about to overwrite).
-export async function unmountPath(mountpoint: string): Promise<void> {
-  await runTool('umount', [mountpoint]);
+// Unmounts a mount point (a partition of a card about to be overwritten, or our own loop mount), retrying
+// briefly while the kernel still holds the filesystem busy.
+export async function unmount(mountpoint: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await runTool('umount', [mountpoint]);
+      return;
+    } catch (error) {
+      if (attempt >= 5) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+    }
+  }
 }
