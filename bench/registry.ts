@@ -94,9 +94,9 @@ try {
     await mkdir(out);
     rows.skopeo?.push(await measure('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${ref}`, `oci-archive:${join(out, 'skopeo.tar')}`]));
     const cache = join(out, 'cache');
-    rows.cold?.push(await measure('node', [...cli, '-o', join(out, 'cold.tar'), '--cache-dir', cache], env));
-    rows.warm?.push(await measure('node', [...cli, '-o', join(out, 'warm.tar'), '--cache-dir', cache], env));
-    rows.offline?.push(await measure('node', [...cli, '--offline', '-o', join(out, 'offline.tar'), '--cache-dir', cache], env));
+    rows.cold?.push(await measure('node', [...cli, '-o', join(out, 'cold.tar'), '--cache', cache], env));
+    rows.warm?.push(await measure('node', [...cli, '-o', join(out, 'warm.tar'), '--cache', cache], env));
+    rows.offline?.push(await measure('node', [...cli, '--offline', '-o', join(out, 'offline.tar'), '--cache', cache], env));
     const libCache = join(out, 'lib-cache');
     rows.libCold?.push(await measureLibrary(ref, libCache, join(out, 'lib-cold.tar'), false, noDockerConfig));
     rows.libWarm?.push(await measureLibrary(ref, libCache, join(out, 'lib-warm.tar'), false, noDockerConfig));
