@@ -4,17 +4,32 @@ import { EXIT, getExitCode, InterruptedError, ToolError, UserError } from './err
 import { installInterruptHandler, runSignal } from './interrupt.ts';
 import { log, setLogLevel } from './log.ts';
 import { PIKUBE_VERSION } from './version.ts';
-import { registerBuildCommand } from './commands/build.ts';
-import { registerDoctorCommand } from './commands/doctor.ts';
-import { registerInspectCommand } from './commands/inspect.ts';
-import { registerPlanCommand } from './commands/plan.ts';
-import { registerPullCommand } from './commands/pull.ts';
-import { registerCacheCommand } from './commands/cache.ts';
-import { registerDrivesCommand } from './commands/drives.ts';
-import { registerFlashCommand } from './commands/flash.ts';
+type Register = (program: Command) => void;
 
-// The command table; each command lives in src/commands/ and only orchestrates library calls.
-function makeProgram(): Command {
+// The command table; each command lives in src/commands/ and is loaded only when it runs, so `pikube flash`
+// does not pay for the registry client or the PKI library at start-up.
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  build: async () => (await import('./commands/build.ts')).registerBuildCommand,
+  plan: async () => (await import('./commands/plan.ts')).registerPlanCommand,
+  inspect: async () => (await import('./commands/inspect.ts')).registerInspectCommand,
+  pull: async () => (await import('./commands/pull.ts')).registerPullCommand,
+  drives: async () => (await import('./commands/drives.ts')).registerDrivesCommand,
+  flash: async () => (await import('./commands/flash.ts')).registerFlashCommand,
+  cache: async () => (await import('./commands/cache.ts')).registerCacheCommand,
+  doctor: async () => (await import('./commands/doctor.ts')).registerDoctorCommand,
+};
+
+// The commands this invocation needs: the one named (global options are flags, so the first word is it),
+// none for a bare --version, every one for help and for mistakes (so commander can suggest a name).
+function commandsFor(argv: readonly string[]): string[] {
+  const words = argv.slice(2);
+  const name = words.find((word) => !word.startsWith('-'));
+  if (name && name in COMMANDS) return [name];
+  if (!name && words.some((word) => word === '-V' || word === '--version')) return [];
+  return Object.keys(COMMANDS);
+}
+
+async function makeProgram(argv: readonly string[]): Promise<Command> {
   const program = new Command('pikube')
     .description('turn a stock Raspberry Pi OS image into a card that boots straight into running Kubernetes')
     .version(PIKUBE_VERSION, '-V, --version')
@@ -26,14 +41,7 @@ function makeProgram(): Command {
     const options = command.optsWithGlobals() as { verbose?: boolean; quiet?: boolean };
     setLogLevel(options.verbose ? 'verbose' : options.quiet ? 'quiet' : 'normal');
   });
-  registerBuildCommand(program);
-  registerPlanCommand(program);
-  registerInspectCommand(program);
-  registerDoctorCommand(program);
-  registerPullCommand(program);
-  registerCacheCommand(program);
-  registerDrivesCommand(program);
-  registerFlashCommand(program);
+  for (const name of commandsFor(argv)) (await (COMMANDS[name] as () => Promise<Register>)())(program);
   return program;
 }
 
@@ -58,7 +66,7 @@ function reportError(error: unknown): void {
 // The only place that calls process.exit.
 async function main(argv: string[]): Promise<never> {
   installInterruptHandler(() => process.exit(EXIT.interrupted));
-  const program = makeProgram();
+  const program = await makeProgram(argv);
   try {
     await program.parseAsync(argv);
     process.exit(typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok);
