@@ -75,19 +75,101 @@ load_images() {
   status images ok "$count image archives in $PIKUBE_IMAGE_DIR, imported and pinned by k3s at start"
 }
 
-wait_for_node() {
-  local deadline=$((SECONDS + ${PIKUBE_READY_TIMEOUT:-900}))
-  until /usr/local/bin/k3s kubectl get node "$PIKUBE_NODE" >/dev/null 2>&1; do
+# The static profile: kernel modules and sysctls now (not only from the next boot), swap off.
+prepare_host() {
+  modprobe overlay 2>/dev/null || status modules FAIL "modprobe overlay failed"
+  modprobe br_netfilter 2>/dev/null || status modules FAIL "modprobe br_netfilter failed"
+  if sysctl --system >/dev/null 2>&1; then
+    status sysctl ok "$(sysctl -n net.ipv4.ip_forward 2>/dev/null | sed 's/^/ip_forward=/')"
+  else
+    status sysctl FAIL "sysctl --system failed"
+  fi
+  swapoff -a 2>/dev/null || true
+}
+
+# The static profile: every tarball goes into containerd's k8s.io namespace, pinned so the kubelet's image GC keeps it.
+import_images() {
+  local archive imported=0 tries=0
+  systemctl start containerd.service
+  until /usr/local/bin/ctr version >/dev/null 2>&1; do
+    tries=$((tries + 1))
+    if [ "$tries" -gt 60 ]; then
+      status containerd FAIL "containerd does not answer (journalctl -u containerd)"
+      return
+    fi
+    sleep 2
+  done
+  status containerd ok "$(/usr/local/bin/ctr version 2>/dev/null | awk '/Version/ { print $2; exit }')"
+  for archive in "$PIKUBE_IMAGE_DIR"/*.tar; do
+    [ -e "$archive" ] || continue
+    if /usr/local/bin/ctr -n k8s.io images import --label io.cri-containerd.pinned=pinned "$archive" >/dev/null; then
+      imported=$((imported + 1))
+    else
+      status images FAIL "ctr could not import $archive"
+    fi
+  done
+  if /usr/local/bin/ctr -n k8s.io images ls -q | grep -qxF "$PIKUBE_PAUSE_IMAGE"; then
+    status images ok "$imported image archives imported into k8s.io; pause image $PIKUBE_PAUSE_IMAGE present"
+  else
+    status images FAIL "the pinned pause image $PIKUBE_PAUSE_IMAGE is missing after the import"
+  fi
+  mkdir -p "$(dirname "$PIKUBE_IMAGES_IMPORTED")"
+  touch "$PIKUBE_IMAGES_IMPORTED"
+  if systemctl start kubelet.service; then
+    status kubelet ok "started"
+  else
+    status kubelet FAIL "did not start (journalctl -u kubelet)"
+  fi
+}
+
+kube() {
+  if [ "$PIKUBE_PROFILE" = static ]; then
+    /usr/local/bin/kubectl --kubeconfig "$PIKUBE_KUBECONFIG" "$@"
+  else
+    /usr/local/bin/k3s kubectl "$@"
+  fi
+}
+
+# The static profile: the addons (RBAC, kube-proxy, CoreDNS) once the API answers; a single node takes workloads.
+apply_addons() {
+  local deadline=$((SECONDS + ${PIKUBE_API_TIMEOUT:-900}))
+  until kube get --raw /readyz >/dev/null 2>&1; do
     if [ "$SECONDS" -ge "$deadline" ]; then
-      status node FAIL "$PIKUBE_NODE did not register (journalctl -u k3s)"
+      status api FAIL "the API server did not answer (crictl ps -a; journalctl -u kubelet)"
       return
     fi
     sleep 5
   done
-  if /usr/local/bin/k3s kubectl wait --for=condition=Ready "node/$PIKUBE_NODE" --timeout="$((deadline - SECONDS))s" >/dev/null 2>&1; then
+  status api ok "the API server answers"
+  if kube apply -f "$PIKUBE_ADDONS" >/dev/null; then
+    status addons ok "applied $PIKUBE_ADDONS"
+  else
+    status addons FAIL "kubectl apply -f $PIKUBE_ADDONS failed"
+  fi
+}
+
+allow_workloads() {
+  kube label node "$PIKUBE_NODE" node-role.kubernetes.io/control-plane= --overwrite >/dev/null 2>&1 || true
+  if kube taint node "$PIKUBE_NODE" node-role.kubernetes.io/control-plane:NoSchedule- >/dev/null 2>&1; then
+    status taint ok "removed the control-plane taint: workloads schedule on this node"
+  else
+    status taint ok "no control-plane taint to remove"
+  fi
+}
+
+wait_for_node() {
+  local deadline=$((SECONDS + ${PIKUBE_READY_TIMEOUT:-900}))
+  until kube get node "$PIKUBE_NODE" >/dev/null 2>&1; do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      status node FAIL "$PIKUBE_NODE did not register (journalctl -u ${PIKUBE_UNIT:-k3s}.service)"
+      return
+    fi
+    sleep 5
+  done
+  if kube wait --for=condition=Ready "node/$PIKUBE_NODE" --timeout="$((deadline - SECONDS))s" >/dev/null 2>&1; then
     status node ok "$PIKUBE_NODE is Ready"
   else
-    status node FAIL "$PIKUBE_NODE is not Ready (k3s kubectl describe node $PIKUBE_NODE)"
+    status node FAIL "$PIKUBE_NODE is not Ready (kubectl describe node $PIKUBE_NODE)"
   fi
 }
 
@@ -97,8 +179,15 @@ status start ok "pikube first boot, profile $PIKUBE_PROFILE, node $PIKUBE_NODE"
 check_architecture
 check_memory_cgroup
 check_swap
-build_images
-load_images
+if [ "$PIKUBE_PROFILE" = static ]; then
+  prepare_host
+  import_images
+  apply_addons
+  allow_workloads
+else
+  build_images
+  load_images
+fi
 wait_for_node
 if [ "$FAILED" -eq 0 ]; then
   status finish ok "first boot finished"

@@ -69,7 +69,7 @@ const imageBuild = z.strictObject({
 });
 
 const kubernetes = z.strictObject({
-  distribution: z.enum(['k3s']).default('k3s'),
+  distribution: z.enum(['k3s', 'static']).default('k3s'),
   version: z.string().regex(/^v\d+\.\d+\.\d+(-rc\d+)?(\+k3s\d+)?$/, 'must be a release such as v1.34.11+k3s1 (k3s) or v1.37.0 (static)').optional(),
   disable: z.array(z.enum(['coredns', 'servicelb', 'traefik', 'local-storage', 'metrics-server', 'runtimes'])).default([]),
   build: z.array(imageBuild).default([]),

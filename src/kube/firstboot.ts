@@ -16,6 +16,8 @@ export interface FirstBootOptions {
   builds: Array<{ name: string; directory: string }>;
   script: LocalFile;
   after: string;
+  // Further PIKUBE_* settings the profile's steps read (the static profile's kubeconfig, pause image, …).
+  env?: Record<string, string>;
 }
 
 function text(path: string, body: string, mode: number): FileEntry {
@@ -31,6 +33,7 @@ export function planFirstBoot(options: FirstBootOptions): PlanEntry[] {
     `PIKUBE_BOOT=${options.bootMount}`,
     `PIKUBE_IMAGE_DIR=${options.imageDir}`,
     `PIKUBE_BUILDS="${options.builds.map((b) => `${b.name}=${b.directory}`).join(' ')}"`,
+    ...Object.entries(options.env ?? {}).map(([key, value]) => `${key}=${value}`),
     '',
   ].join('\n');
   const unit = `[Unit]

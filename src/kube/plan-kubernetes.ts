@@ -10,6 +10,7 @@ import { nodeAddresses, planK3s } from './k3s/plan-k3s.ts';
 import { makeKubeconfig } from './kubeconfig.ts';
 import { generateK3sPki } from './pki/k3s-pki.ts';
 import { pullImageTarballs } from './pull-images.ts';
+import { planStaticProfile } from './static/plan-static.ts';
 
 export interface KubernetesContext {
   acquire: AcquireOptions & { registryMirror?: string };
@@ -34,6 +35,10 @@ export async function planKubernetes(recipe: Recipe, facts: ImageFacts, context:
   if (!recipe.hostname) {
     throw new UserError('kubernetes needs a `hostname:`: it names the node, its certificates and the kubeconfig', 'add `hostname: pi-1` (unique per card) to the recipe');
   }
+  if (kubernetes.distribution === 'static' && kubernetes.build.length > 0) {
+    throw new UserError('kubernetes.build needs docker on the Pi, and the static profile installs only containerd', 'build the image on your computer and push it to a registry, then list it under `images:`');
+  }
+  if (kubernetes.distribution === 'static') return planStaticProfile(recipe, facts, context);
   const builds = [];
   for (const [i, build] of kubernetes.build.entries()) {
     const items = await readOverlay(resolve(context.recipeDir, build.context));
