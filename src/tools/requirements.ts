@@ -38,6 +38,7 @@ export const REQUIREMENTS: readonly Requirement[] = [
   { tool: 'filefrag', debian: 'e2fsprogs', homebrew: 'e2fsprogs', versionArgs: ['-V'], versionPattern: /(\d+\.\d+(?:\.\d+)?)/, commands: ['build'] },
   { tool: 'udisksctl', debian: 'udisks2', homebrew: '(Linux only)', versionArgs: ['help'], versionPattern: /(\d+\.\d+\.\d+)/, commands: ['flash'], optional: 'powers the card reader off after flashing' },
   { tool: 'eject', debian: 'eject', homebrew: '(Linux only)', versionArgs: ['--version'], versionPattern: /(\d+\.\d+(?:\.\d+)?)/, commands: ['flash'], optional: 'ejects the card after flashing when udisksctl is missing' },
+  { tool: 'ssh-keygen', debian: 'openssh-client', homebrew: 'openssh', versionArgs: ['-V'], versionPattern: /OpenSSH_(\d+\.\d+)/, commands: ['build'], optional: 'only for `cluster:` recipes (one SSH host key set per card)' },
 ];
 
 // Looks a tool up by the name it is run as.
