@@ -48,7 +48,7 @@ test('a 1-server, 2-agent k3s cluster: one image per card sharing the CA and tok
     const fsck = await checkFilesystems(image, dir);
     t.is(fsck.ext + fsck.fat, 0, fsck.output);
     const cloud = parse(await readBootFile(image, '/user-data') ?? '') as { hostname: string };
-    t.is(cloud.hostname, names[i]);
+    t.is(cloud.hostname, names[i] ?? '');
     t.is(await read(image, '/etc/motd'), 'a pikube cluster\n', 'top-level files reach every card');
     t.is(sha256(await readRootFile(image, '/usr/local/bin/k3s', dir) ?? ''), sha256(release.binary));
     t.is(await read(image, '/etc/machine-id'), '', 'systemd makes the machine id at first boot');
