@@ -105,6 +105,11 @@ test('a 1-server, 2-agent k3s cluster: one image per card sharing the CA and tok
   await writeFile(join(dir, 'client-ca.crt'), await read(server, `${TLS}/client-ca.crt`));
   t.is((await execa('openssl', ['verify', '-CAfile', join(dir, 'client-ca.crt'), join(dir, 'admin.crt')], { reject: false })).exitCode, 0);
 
+  const plan = await runCli(['plan', '-c', recipe, '--offline'], { env: { PIKUBE_CACHE: join(dir, 'cache') } });
+  t.is(plan.exitCode, 0, plan.stderr);
+  t.deepEqual(plan.stdout.split('\n').filter((line) => line.startsWith('== ')), ['== pi-1 (server)', '== pi-2 (agent)', '== pi-3 (agent)']);
+  t.regex(plan.stdout, /\/etc\/systemd\/system\/k3s-agent\.service/);
+
   const again = await runCli(['build', '-c', recipe, '-o', output, '--offline'], { env: { PIKUBE_CACHE: join(dir, 'cache') } });
   t.is(again.exitCode, 0, again.stderr);
   const second = parse(await read(server, '/etc/rancher/k3s/config.yaml')) as Record<string, unknown>;
