@@ -1,7 +1,8 @@
 #!/bin/bash
 # pikube first boot: runs once (pikube-firstboot.service), checks what Kubernetes needs on this Pi, loads or builds
-# the images pikube put in the image, waits for the node to be Ready, and leaves a status file on the boot partition
-# that can be read by putting the card back into a laptop. Every line also goes to the journal.
+# the images pikube put in the image, waits for the node to be Ready (a cluster's agent: for its k3s agent to run),
+# and leaves a status file on the boot partition that can be read by putting the card back into a laptop.
+# Every line also goes to the journal.
 set -uo pipefail
 
 # shellcheck source=/dev/null
@@ -173,9 +174,23 @@ wait_for_node() {
   fi
 }
 
+# An agent has no API server to ask; it joins the server on its own (k3s retries until the server answers).
+wait_for_agent() {
+  local service=${PIKUBE_SERVICE:-k3s-agent.service}
+  local deadline=$((SECONDS + ${PIKUBE_READY_TIMEOUT:-900}))
+  until systemctl is-active --quiet "$service"; do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      status node FAIL "$service is not running (journalctl -u $service)"
+      return
+    fi
+    sleep 5
+  done
+  status node ok "$service is running; $PIKUBE_NODE joins the server (check with kubectl get nodes)"
+}
+
 mkdir -p /var/lib/pikube
 : >"$STATUS"
-status start ok "pikube first boot, profile $PIKUBE_PROFILE, node $PIKUBE_NODE"
+status start ok "pikube first boot, profile $PIKUBE_PROFILE, ${PIKUBE_ROLE:-server} $PIKUBE_NODE"
 check_architecture
 check_memory_cgroup
 check_swap
@@ -188,7 +203,11 @@ else
   build_images
   load_images
 fi
-wait_for_node
+if [ "${PIKUBE_ROLE:-server}" = agent ]; then
+  wait_for_agent
+else
+  wait_for_node
+fi
 if [ "$FAILED" -eq 0 ]; then
   status finish ok "first boot finished"
 else

@@ -1,12 +1,15 @@
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
-import { readLocalFile, readOverlay, type LocalFile } from '../acquire/local-inputs.ts';
+import type { AcquiredBase } from '../acquire/acquire-base.ts';
+import { readLocalFile, readOverlay, type LocalFile, type OverlayItem } from '../acquire/local-inputs.ts';
+import type { Recipe } from '../config/schema.ts';
 import { UserError } from '../errors.ts';
 import { readImageFacts } from '../image/read-facts.ts';
 import { log } from '../log.ts';
 import { buildPlan } from '../plan/build-plan.ts';
-import type { BuildInput, ImageFacts, Plan, PlanEntry } from '../plan/types.ts';
-import { planKubernetes } from '../kube/plan-kubernetes.ts';
+import type { ImageFacts, Plan, PlanEntry } from '../plan/types.ts';
+import { nodeAddresses, type K3sNodeRole } from '../kube/k3s/plan-k3s.ts';
+import { gatherKubernetes, makeAdminKubeconfig, planKubernetesNode, type KubernetesShared } from '../kube/plan-kubernetes.ts';
 import { hashPassword } from '../tools/openssl.ts';
 import { PIKUBE_VERSION } from '../version.ts';
 import type { BuildSession } from './load-build.ts';
@@ -18,9 +21,28 @@ export interface PlannedBuild {
   kubeconfig?: string;
 }
 
-// acquire -> plan: reads the facts of the unpacked base at `image`, gathers every input the recipe names
-// (local files, Kubernetes artifacts, images, a fresh PKI) into `workDir`, and returns the pure plan.
-export async function planBuild(session: BuildSession, image: string, workDir: string): Promise<PlannedBuild> {
+// What every card of a build shares, read or computed once: facts of the unpacked base, local inputs, the
+// password hash and the Kubernetes profile's artifacts and PKI.
+export interface GatheredBuild {
+  facts: ImageFacts;
+  overlay: OverlayItem[];
+  sources: Map<number, LocalFile>;
+  recipeSha256: string;
+  passwordHash?: string;
+  kubernetes?: KubernetesShared;
+  base: AcquiredBase;
+}
+
+// How one card differs from the recipe it came from (a cluster's node).
+export interface NodeOptions {
+  role?: K3sNodeRole;
+  // Entries only this card gets (its machine id reset, its SSH host keys).
+  extraEntries?: PlanEntry[];
+}
+
+// acquire -> plan: reads the facts of the unpacked base at `image` and gathers every input the recipe names
+// (local files, Kubernetes artifacts, images, a fresh PKI) into `workDir`.
+export async function gatherBuild(session: BuildSession, image: string, workDir: string): Promise<GatheredBuild> {
   const { recipe, directory, text } = session.loaded;
   const facts = { ...(await readImageFacts(image)), path: session.archivePath };
   const overlay = recipe.overlay ? await readOverlay(resolve(directory, recipe.overlay)) : [];
@@ -33,29 +55,50 @@ export async function planBuild(session: BuildSession, image: string, workDir: s
   const passwordHash = recipe.user?.passwordHash ?? (recipe.user?.password
     ? await hashPassword(recipe.user.password, clock.token(`salt:${recipeSha256}`, 16))
     : undefined);
-  if (facts.cloudInit && recipe.hostname && !recipe.user) {
+  if (facts.cloudInit && (recipe.hostname || recipe.cluster) && !recipe.user) {
     log.warn('the recipe sets hostname but no user: the base\'s cloud-init user-data is replaced, so define `user:` to keep a login user');
   }
-  let extraEntries: PlanEntry[] = [];
-  let extraInputs: BuildInput[] = [];
-  let kubeconfig: string | undefined;
+  let kubernetes: KubernetesShared | undefined;
   if (recipe.kubernetes) {
-    ({ entries: extraEntries, inputs: extraInputs, kubeconfig } = await planKubernetes(recipe, facts, { acquire: session.acquire, workDir, builtAt: new Date(clock.epochSeconds * 1000), recipeDir: directory }));
+    if (!recipe.hostname && !recipe.cluster) {
+      throw new UserError('kubernetes needs a `hostname:`: it names the node, its certificates and the kubeconfig', 'add `hostname: pi-1` (unique per card) to the recipe');
+    }
+    kubernetes = await gatherKubernetes(recipe, facts, { acquire: session.acquire, workDir, builtAt: new Date(clock.epochSeconds * 1000), recipeDir: directory });
   } else if (recipe.images.length > 0) {
     throw new UserError('`images:` needs a Kubernetes profile to load them', 'add `kubernetes: { distribution: k3s }` to the recipe, or remove `images:`');
   }
-  const base = await session.base;
-  const plan = buildPlan(recipe, facts, {
+  return { facts, overlay, sources, recipeSha256, ...(passwordHash ? { passwordHash } : {}), ...(kubernetes ? { kubernetes } : {}), base: await session.base };
+}
+
+// The pure plan of one card: `recipe` is the session's recipe, or a cluster node's view of it.
+export function planNode(session: BuildSession, gathered: GatheredBuild, recipe: Recipe, options: NodeOptions = {}): Plan {
+  const { facts, recipeSha256, base, kubernetes } = gathered;
+  const { clock } = session;
+  const profile = kubernetes ? planKubernetesNode(recipe, facts, kubernetes, options.role) : { entries: [], inputs: [] };
+  const instanceSeed = options.role ? `instance:${recipeSha256}:${recipe.hostname ?? ''}` : `instance:${recipeSha256}`;
+  return buildPlan(recipe, facts, {
     pikubeVersion: PIKUBE_VERSION,
     recipeSha256,
     baseInput: { role: 'base', name: session.baseName, sha256: base.sha256, ...(base.url ? { url: base.url } : {}) },
     builtAt: new Date(clock.epochSeconds * 1000).toISOString(),
-    overlay,
-    sources,
-    ...(passwordHash ? { passwordHash } : {}),
-    instanceId: `pikube-${clock.token(`instance:${recipeSha256}`, 12)}`,
-    extraEntries,
-    extraInputs,
+    overlay: gathered.overlay,
+    sources: gathered.sources,
+    ...(gathered.passwordHash ? { passwordHash: gathered.passwordHash } : {}),
+    instanceId: `pikube-${clock.token(instanceSeed, 12)}`,
+    extraEntries: [...profile.entries, ...(options.extraEntries ?? [])],
+    extraInputs: profile.inputs,
   });
-  return { facts, plan, ...(kubeconfig === undefined ? {} : { kubeconfig }) };
+}
+
+// acquire -> plan for a single card: gather, then plan, plus the admin kubeconfig with a Kubernetes profile.
+export async function planBuild(session: BuildSession, image: string, workDir: string): Promise<PlannedBuild> {
+  const gathered = await gatherBuild(session, image, workDir);
+  const { recipe } = session.loaded;
+  const plan = planNode(session, gathered, recipe);
+  let kubeconfig: string | undefined;
+  if (gathered.kubernetes && recipe.hostname) {
+    const { names, ips } = nodeAddresses(recipe);
+    kubeconfig = makeAdminKubeconfig(gathered.kubernetes, recipe.hostname, `https://${ips[0] ?? names[1]}:6443`);
+  }
+  return { facts: gathered.facts, plan, ...(kubeconfig === undefined ? {} : { kubeconfig }) };
 }

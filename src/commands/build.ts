@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import { addAcquireFlags } from '../acquire/acquire-flags.ts';
 import { writeImage } from '../acquire/write-image.ts';
 import { withBuildOutput } from '../build/build-output.ts';
-import { loadBuild, type BuildFlags } from '../build/load-build.ts';
+import { buildCluster } from '../build/build-cluster.ts';
+import { loadBuild, type BuildFlags, type BuildSession } from '../build/load-build.ts';
 import { planBuild } from '../build/plan-build.ts';
 import { UserError } from '../errors.ts';
 import { applyPlan } from '../image/apply-plan.ts';
@@ -25,7 +26,7 @@ export function registerBuildCommand(program: Command): void {
     .command('build')
     .description('build an image from the recipe: the base with every planned file written into its partitions')
     .option('-c, --config <file>', 'the recipe', 'pikube.yaml')
-    .option('-o, --output <file>', 'the image to write (default: the recipe name with .img)')
+    .option('-o, --output <file>', 'the image to write (default: the recipe name with .img); with `cluster:` a folder (default: the recipe name)')
     .option('--base <path>', 'use this base (path, catalog name or URL) instead of the recipe\'s')
     .option('--backend <name>', 'how ext4 is edited: debugfs (no root) or mount (root, kernel driver)', 'debugfs')
     .option('--registry-mirror <url>', 'pull HOST/REPO:TAG from <url>/HOST/REPO:TAG (overrides the recipe\'s registryMirror)');
@@ -33,6 +34,11 @@ export function registerBuildCommand(program: Command): void {
     const backend = pickBackend(flags.backend);
     await ensureTools('build', { include: backend.name === 'mount' ? ['losetup', 'mount', 'umount'] : [] });
     const session = await loadBuild(flags);
+    if (session.loaded.recipe.cluster) {
+      await ensureTools('build', { include: ['ssh-keygen'] });
+      await buildClusterCommand(session, flags, backend);
+      return;
+    }
     const output = resolve(flags.output ?? `${basename(flags.config, extname(flags.config))}.img`);
     if (output === session.archivePath) throw new UserError('the output is the base image itself', 'choose another -o FILE: pikube never edits its base in place');
     const built = await withBuildOutput(output, async ({ image, dir }) => {
@@ -46,6 +52,17 @@ export function registerBuildCommand(program: Command): void {
     if (built.kubeconfig) log.info(`kubeconfig for this node: ${built.kubeconfig} (kubectl --kubeconfig ${built.kubeconfig} get nodes, once the Pi is up)`);
     process.stdout.write(`${built.image}\n`);
   });
+}
+
+// A `cluster:` recipe: -o names a folder holding one image per card, cluster.kubeconfig and cluster.json.
+async function buildClusterCommand(session: BuildSession, flags: BuildCommandFlags, backend: ExtBackend): Promise<void> {
+  const output = resolve(flags.output ?? basename(flags.config, extname(flags.config)));
+  if (output === session.archivePath) throw new UserError('the output is the base image itself', 'choose another -o DIR: pikube never edits its base in place');
+  const built = await buildCluster(session, output, backend, runSignal);
+  for (const node of built.nodes) log.info(`built ${node.image} for ${node.hostname} (${node.role}, ${(node.size / 2 ** 20).toFixed(0)} MiB, sha256 ${node.sha256})`);
+  log.info(`kubeconfig for the cluster: ${built.kubeconfig} (kubectl --kubeconfig ${built.kubeconfig} get nodes, once the server is up)`);
+  log.info(`flash the cards in order: sudo pikube flash --cluster ${built.dir}`);
+  process.stdout.write(`${built.dir}\n`);
 }
 
 function pickBackend(name: string): ExtBackend {

@@ -6,12 +6,13 @@ import { addAcquireFlags } from '../acquire/acquire-flags.ts';
 import { detectImageFormat } from '../acquire/image-format.ts';
 import { writeImage } from '../acquire/write-image.ts';
 import { loadBuild, type BuildFlags } from '../build/load-build.ts';
-import { planBuild } from '../build/plan-build.ts';
+import { listClusterNodes } from '../build/cluster-nodes.ts';
+import { gatherBuild, planBuild, planNode } from '../build/plan-build.ts';
 import { runSignal } from '../interrupt.ts';
 import { formatPlan } from '../plan/format-plan.ts';
 import { ensureTools } from '../tools/check-tools.ts';
 
-// `pikube plan`: every entry the build would write, without touching the base or any output.
+// `pikube plan`: every entry the build would write (for each card of a cluster), without touching the base or any output.
 export function registerPlanCommand(program: Command): void {
   const command = program
     .command('plan')
@@ -30,6 +31,13 @@ export function registerPlanCommand(program: Command): void {
       if ((await detectImageFormat(image)) !== 'raw') {
         image = join(work, 'base.img');
         await writeImage(session.archivePath, image, { ...(session.entry ? { entry: session.entry } : {}), signal: runSignal });
+      }
+      if (session.loaded.recipe.cluster) {
+        // One plan per card; the SSH host keys each card gets are made only by `build`.
+        const gathered = await gatherBuild(session, image, work);
+        const nodes = listClusterNodes(session.loaded.recipe).map((node) => ({ hostname: node.hostname, role: node.role, plan: planNode(session, gathered, node.recipe, { role: node.k3s }) }));
+        process.stdout.write(flags.json ? `${JSON.stringify(nodes, null, 2)}\n` : nodes.map((n) => `== ${n.hostname} (${n.role})\n${formatPlan(n.plan)}`).join('\n'));
+        return;
       }
       const { plan } = await planBuild(session, image, work);
       process.stdout.write(flags.json ? `${JSON.stringify(plan, null, 2)}\n` : formatPlan(plan));

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { checkCluster, DEFAULT_CLUSTER_CIDR, DEFAULT_SERVICE_CIDR } from './check-cluster.ts';
 
 // Paths go to debugfs and mtools as quoted arguments: no quotes, backslashes or control characters.
 const imagePath = z.string()
@@ -81,8 +82,21 @@ const baseObject = z.strictObject({
   entry: z.string().min(1).optional(),
 });
 
-// The recipe: everything `pikube build` needs to know, nothing it can find out for itself.
-export const recipeSchema = z.strictObject({
+const cidr = z.string().regex(/^((25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(25[0-5]|2[0-4]\d|1?\d?\d)\/([12]?\d|3[0-2])$/, 'must be an IPv4 network such as 10.43.0.0/16');
+
+const clusterNode = z.strictObject({
+  hostname,
+  role: z.enum(['server', 'agent']).default('agent'),
+  network: network.optional(),
+});
+
+const cluster = z.strictObject({
+  nodes: z.array(clusterNode).min(1, 'list at least one node').max(100, 'at most 100 nodes'),
+  serviceCidr: cidr.default(DEFAULT_SERVICE_CIDR),
+  clusterCidr: cidr.default(DEFAULT_CLUSTER_CIDR),
+});
+
+const recipeObject = z.strictObject({
   base: z.union([z.string().min(1), baseObject]),
   hostname: hostname.optional(),
   user: user.optional(),
@@ -94,14 +108,18 @@ export const recipeSchema = z.strictObject({
   kubernetes: kubernetes.optional(),
   images: z.array(z.string().min(1)).default([]),
   registryMirror: z.string().url().optional(),
+  cluster: cluster.optional(),
 });
+
+// The recipe: everything `pikube build` needs to know, nothing it can find out for itself.
+export const recipeSchema = recipeObject.superRefine(checkCluster);
 
 export type Recipe = z.infer<typeof recipeSchema>;
 export type RecipeFile = Recipe['files'][number];
 
 // The keys each YAML map may hold, for "did you mean" on an unknown key.
 export const KNOWN_KEYS: Record<string, string[]> = {
-  '': Object.keys(recipeSchema.shape),
+  '': Object.keys(recipeObject.shape),
   user: ['name', 'password', 'passwordHash', 'sshAuthorizedKeys'],
   wifi: ['ssid', 'psk', 'country'],
   base: ['source', 'sha256', 'entry'],
@@ -109,4 +127,7 @@ export const KNOWN_KEYS: Record<string, string[]> = {
   network: ['address', 'gateway', 'dns', 'interface'],
   kubernetes: ['distribution', 'version', 'disable', 'build'],
   'kubernetes.build[]': ['name', 'context'],
+  cluster: ['nodes', 'serviceCidr', 'clusterCidr'],
+  'cluster.nodes[]': ['hostname', 'role', 'network'],
+  'cluster.nodes[].network': ['address', 'gateway', 'dns', 'interface'],
 };

@@ -8,6 +8,8 @@ export const FIRSTBOOT_UNIT_PATH = '/etc/systemd/system/pikube-firstboot.service
 
 export interface FirstBootOptions {
   profile: 'k3s' | 'static';
+  // An agent has no API server of its own to ask whether the node is Ready.
+  role: 'server' | 'agent';
   node: string;
   architecture: string;
   bootMount: string;
@@ -28,7 +30,9 @@ function text(path: string, body: string, mode: number): FileEntry {
 export function planFirstBoot(options: FirstBootOptions): PlanEntry[] {
   const env = [
     `PIKUBE_PROFILE=${options.profile}`,
+    `PIKUBE_ROLE=${options.role}`,
     `PIKUBE_NODE=${options.node}`,
+    `PIKUBE_SERVICE=${options.after}`,
     `PIKUBE_ARCH=${options.architecture}`,
     `PIKUBE_BOOT=${options.bootMount}`,
     `PIKUBE_IMAGE_DIR=${options.imageDir}`,
@@ -37,7 +41,7 @@ export function planFirstBoot(options: FirstBootOptions): PlanEntry[] {
     '',
   ].join('\n');
   const unit = `[Unit]
-Description=pikube first boot: checks, images, wait for the node to be Ready
+Description=pikube first boot: checks, images, wait for the node to be Ready (or the agent to run)
 Wants=network-online.target
 After=network-online.target ${options.after}
 ConditionPathExists=!/var/lib/pikube/firstboot.done

@@ -1,15 +1,15 @@
 import { resolve } from 'node:path';
 import type { AcquireOptions } from '../acquire/acquire-options.ts';
-import { readLocalFile, readOverlay } from '../acquire/local-inputs.ts';
+import { readLocalFile, readOverlay, type LocalFile, type OverlayItem } from '../acquire/local-inputs.ts';
 import type { Recipe } from '../config/schema.ts';
 import { UserError } from '../errors.ts';
 import type { BuildInput, ImageFacts, PlanEntry } from '../plan/types.ts';
 import { FIRSTBOOT_SCRIPT } from './firstboot.ts';
-import { acquireK3s } from './k3s/acquire-k3s.ts';
-import { nodeAddresses, planK3s } from './k3s/plan-k3s.ts';
+import { acquireK3s, type K3sArtifacts } from './k3s/acquire-k3s.ts';
+import { planK3s, type K3sNodeRole } from './k3s/plan-k3s.ts';
 import { makeKubeconfig } from './kubeconfig.ts';
-import { generateK3sPki } from './pki/k3s-pki.ts';
-import { pullImageTarballs } from './pull-images.ts';
+import { generateK3sPki, type K3sPki } from './pki/k3s-pki.ts';
+import { pullImageTarballs, type PulledTarball } from './pull-images.ts';
 import { planStaticProfile } from './static/plan-static.ts';
 
 export interface KubernetesContext {
@@ -22,23 +22,40 @@ export interface KubernetesContext {
 export interface KubernetesPlan {
   entries: PlanEntry[];
   inputs: BuildInput[];
-  kubeconfig: string;
+  // The admin kubeconfig, where the profile makes it with the rest of its plan (static).
+  kubeconfig?: string;
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-// Gathers what the chosen profile needs (artifacts, images, build contexts, a fresh cluster PKI) and returns its
-// plan entries plus the kubeconfig that lets the user's computer trust the node before it has booted.
-export async function planKubernetes(recipe: Recipe, facts: ImageFacts, context: KubernetesContext): Promise<KubernetesPlan> {
+// What every card of a build shares. k3s: artifacts, pulled images, build contexts and one cluster PKI (its CAs and
+// token). static: the whole single-node plan, made once (the static profile builds no clusters yet).
+export type KubernetesShared = ({ distribution: 'k3s' } & K3sShared) | { distribution: 'static'; plan: KubernetesPlan & { kubeconfig: string } };
+
+interface K3sShared {
+  artifacts: K3sArtifacts;
+  tarballs: PulledTarball[];
+  imageInputs: BuildInput[];
+  builds: Array<{ name: string; items: OverlayItem[] }>;
+  pki: K3sPki;
+  script: LocalFile;
+  builtAt: Date;
+}
+
+// Gathers what the chosen profile needs (artifacts, images, build contexts, a fresh cluster PKI), once per build.
+export async function gatherKubernetes(recipe: Recipe, facts: ImageFacts, context: KubernetesContext): Promise<KubernetesShared> {
   const kubernetes = recipe.kubernetes;
   if (!kubernetes) throw new UserError('no kubernetes section in the recipe', 'add `kubernetes: { distribution: k3s }`');
-  if (!recipe.hostname) {
-    throw new UserError('kubernetes needs a `hostname:`: it names the node, its certificates and the kubeconfig', 'add `hostname: pi-1` (unique per card) to the recipe');
+  if (kubernetes.distribution === 'static') {
+    if (kubernetes.build.length > 0) {
+      throw new UserError('kubernetes.build needs docker on the Pi, and the static profile installs only containerd', 'build the image on your computer and push it to a registry, then list it under `images:`');
+    }
+    if (recipe.cluster) {
+      throw new UserError('`cluster:` works with the k3s profile only so far', 'use `kubernetes: { distribution: k3s }` for a cluster, or build static nodes one recipe at a time');
+    }
+    const plan = await planStaticProfile(recipe, facts, context);
+    return { distribution: 'static', plan: { ...plan, kubeconfig: plan.kubeconfig ?? '' } };
   }
-  if (kubernetes.distribution === 'static' && kubernetes.build.length > 0) {
-    throw new UserError('kubernetes.build needs docker on the Pi, and the static profile installs only containerd', 'build the image on your computer and push it to a registry, then list it under `images:`');
-  }
-  if (kubernetes.distribution === 'static') return planStaticProfile(recipe, facts, context);
   const builds = [];
   for (const [i, build] of kubernetes.build.entries()) {
     const items = await readOverlay(resolve(context.recipeDir, build.context));
@@ -54,22 +71,36 @@ export async function planKubernetes(recipe: Recipe, facts: ImageFacts, context:
   const { tarballs, inputs: imageInputs } = await pullImageTarballs(recipe.images, facts.architecture, context.workDir, context.acquire);
   const pki = await generateK3sPki({ notBefore: new Date(context.builtAt.getTime() - DAY_MS) });
   const script = await readLocalFile(FIRSTBOOT_SCRIPT, 'pikube first-boot script');
+  return { distribution: 'k3s', artifacts, tarballs, imageInputs, builds, pki, script, builtAt: context.builtAt };
+}
+
+// One card's profile entries from the shared inputs; `node` places it in a cluster (a lone server without it).
+export function planKubernetesNode(recipe: Recipe, facts: ImageFacts, shared: KubernetesShared, node?: K3sNodeRole): KubernetesPlan {
+  if (!recipe.hostname) {
+    throw new UserError('kubernetes needs a `hostname:`: it names the node, its certificates and the kubeconfig', 'add `hostname: pi-1` (unique per card) to the recipe');
+  }
+  if (shared.distribution === 'static') return shared.plan;
+  const { artifacts, tarballs, imageInputs, builds, pki, script, builtAt } = shared;
   const entries = planK3s(recipe, facts, {
     version: artifacts.version, binary: artifacts.binary, airgap: artifacts.airgap, pki,
-    images: tarballs.map(({ reference, file }) => ({ reference, file })), builds, script, builtAt: context.builtAt,
-  });
-  const { names, ips } = nodeAddresses(recipe);
-  const kubeconfig = makeKubeconfig({
-    clusterName: recipe.hostname,
-    server: `https://${ips[0] ?? names[1]}:6443`,
-    caPem: pki.serverCaPem,
-    userName: `${recipe.hostname}-admin`,
-    certPem: pki.admin.certPem,
-    keyPem: pki.admin.keyPem,
+    images: tarballs.map(({ reference, file }) => ({ reference, file })), builds, script, builtAt, ...(node ? { node } : {}),
   });
   return {
     entries,
     inputs: [...artifacts.inputs, ...imageInputs, ...builds.flatMap((b) => b.items.flatMap((item) => (item.kind === 'file' ? [{ role: `build ${b.name}`, name: item.relative, sha256: item.sha256 }] : [])))],
-    kubeconfig,
   };
+}
+
+// The admin kubeconfig for the user's computer, trusting the cluster's server CA before any card has booted.
+export function makeAdminKubeconfig(shared: KubernetesShared, clusterName: string, server: string): string {
+  if (shared.distribution === 'static') return shared.plan.kubeconfig;
+  const { pki } = shared;
+  return makeKubeconfig({
+    clusterName,
+    server,
+    caPem: pki.serverCaPem,
+    userName: `${clusterName}-admin`,
+    certPem: pki.admin.certPem,
+    keyPem: pki.admin.keyPem,
+  });
 }

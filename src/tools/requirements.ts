@@ -39,6 +39,7 @@ export const REQUIREMENTS: readonly Requirement[] = [
   { tool: 'udisksctl', debian: 'udisks2', homebrew: '(Linux only)', versionArgs: ['help'], versionPattern: /(\d+\.\d+\.\d+)/, commands: ['flash'], optional: 'powers the card reader off after flashing' },
   { tool: 'eject', debian: 'eject', homebrew: '(Linux only)', versionArgs: ['--version'], versionPattern: /(\d+\.\d+(?:\.\d+)?)/, commands: ['flash'], optional: 'ejects the card after flashing when udisksctl is missing' },
   { tool: 'tar', debian: 'tar', homebrew: 'gnu-tar', versionArgs: ['--version'], versionPattern: /(\d+\.\d+(?:\.\d+)?)/, commands: ['build', 'plan'], optional: 'only for the static Kubernetes profile (unpacks containerd and the CNI plugins)' },
+  { tool: 'ssh-keygen', debian: 'openssh-client', homebrew: 'openssh', versionArgs: ['-V'], versionPattern: /OpenSSH_(\d+\.\d+)/, commands: ['build'], optional: 'only for `cluster:` recipes (one SSH host key set per card)' },
 ];
 
 // Looks a tool up by the name it is run as.

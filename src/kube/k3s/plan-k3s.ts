@@ -23,6 +23,21 @@ export interface K3sInputs {
   builds: Array<{ name: string; items: OverlayItem[] }>;
   script: LocalFile;
   builtAt: Date;
+  // The node's place in a `cluster:`; a single-card build is a lone server.
+  node?: K3sNodeRole;
+}
+
+// How one card of a cluster runs k3s: a server (the first one may start embedded etcd for others to join) or an
+// agent that joins `server` with the cluster's one token.
+export interface K3sNodeRole {
+  role: 'server' | 'agent';
+  // https://NAME:6443 of the server to join (agents, and servers after the first).
+  server?: string;
+  clusterInit?: boolean;
+  // Every name and address agents and kubectl use for any server.
+  tlsSan: string[];
+  serviceCidr?: string;
+  clusterCidr?: string;
 }
 
 // Names the node can be reached by, for the API server certificate: the hostname, its mDNS name and a static address.
@@ -40,35 +55,44 @@ function host(local: LocalFile): FileEntry['content'] {
   return { kind: 'host', path: local.hostPath, size: local.size, sha256: local.sha256 };
 }
 
-// Everything a k3s server needs on the card so that no installer runs on the Pi: binary, airgap images, config,
-// the installer's unit, the cluster CAs made on the host, the Pi fixes and the first-boot unit.
+// Everything a k3s server (or a cluster's agent) needs on the card so that no installer runs on the Pi: binary,
+// airgap images, config, the installer's unit, the cluster CAs made on the host (servers only), the Pi fixes and
+// the first-boot unit.
 export function planK3s(recipe: Recipe, facts: ImageFacts, inputs: K3sInputs): PlanEntry[] {
   const origin = `k3s ${inputs.version}`;
   const node = recipe.hostname ?? 'raspberrypi';
   const { names, ips } = nodeAddresses(recipe);
-  const config: Record<string, unknown> = {
-    'node-name': node,
-    token: inputs.pki.token,
-    'tls-san': [...names, ...ips],
-    'write-kubeconfig-mode': '0600',
-    ...(ips[0] ? { 'node-ip': ips[0] } : {}),
-    ...(recipe.kubernetes?.disable.length ? { disable: recipe.kubernetes.disable } : {}),
-  };
+  const role = inputs.node ?? { role: 'server', tlsSan: [...names, ...ips] };
+  const unit = role.role === 'server' ? 'k3s' : 'k3s-agent';
+  const config: Record<string, unknown> = role.role === 'server'
+    ? {
+      'node-name': node,
+      token: inputs.pki.token,
+      ...(role.clusterInit ? { 'cluster-init': true } : {}),
+      ...(role.server ? { server: role.server } : {}),
+      'tls-san': role.tlsSan,
+      'write-kubeconfig-mode': '0600',
+      ...(ips[0] ? { 'node-ip': ips[0] } : {}),
+      ...(role.clusterCidr ? { 'cluster-cidr': role.clusterCidr } : {}),
+      ...(role.serviceCidr ? { 'service-cidr': role.serviceCidr } : {}),
+      ...(recipe.kubernetes?.disable.length ? { disable: recipe.kubernetes.disable } : {}),
+    }
+    : { server: role.server, token: inputs.pki.token, 'node-name': node, ...(ips[0] ? { 'node-ip': ips[0] } : {}) };
   const entries: PlanEntry[] = [
     file('/usr/local/bin/k3s', host(inputs.binary), 0o755, origin),
     ...['kubectl', 'crictl', 'ctr'].map((name): PlanEntry => ({ type: 'symlink', partition: 'root', path: `/usr/local/bin/${name}`, target: 'k3s', uid: 0, gid: 0, origin })),
     file(`${K3S_IMAGE_DIR}/${inputs.airgap.name}`, host(inputs.airgap), 0o644, `${origin} airgap images`),
     file('/etc/rancher/k3s/config.yaml', { kind: 'text', text: `# written by pikube\n${stringify(config)}` }, 0o600, origin),
-    file('/etc/systemd/system/k3s.service', { kind: 'text', text: makeK3sUnit('server') }, 0o644, origin),
-    file('/etc/systemd/system/k3s.service.env', { kind: 'text', text: '' }, 0o600, origin),
-    { type: 'symlink', partition: 'root', path: '/etc/systemd/system/multi-user.target.wants/k3s.service', target: '/etc/systemd/system/k3s.service', uid: 0, gid: 0, origin: `${origin} (enabled)` },
-    ...inputs.pki.files.map((f) => file(f.path, { kind: 'text', text: f.content }, f.mode, 'cluster PKI made on the host')),
+    file(`/etc/systemd/system/${unit}.service`, { kind: 'text', text: makeK3sUnit(role.role) }, 0o644, origin),
+    file(`/etc/systemd/system/${unit}.service.env`, { kind: 'text', text: '' }, 0o600, origin),
+    { type: 'symlink', partition: 'root', path: `/etc/systemd/system/multi-user.target.wants/${unit}.service`, target: `/etc/systemd/system/${unit}.service`, uid: 0, gid: 0, origin: `${origin} (enabled)` },
+    ...(role.role === 'agent' ? [] : inputs.pki.files).map((f) => file(f.path, { kind: 'text', text: f.content }, f.mode, 'cluster PKI made on the host')),
     ...inputs.images.map(({ reference, file: tarball }) => file(`${K3S_IMAGE_DIR}/pikube-${safeName(reference)}.tar`, host(tarball), 0o644, `image ${reference}`)),
     ...inputs.builds.flatMap(({ name, items }) => buildContextEntries(name, items)),
     ...planPiFixes(facts, inputs.builtAt),
     ...planFirstBoot({
-      profile: 'k3s', node, architecture: facts.architecture, bootMount: facts.bootMount, imageDir: K3S_IMAGE_DIR,
-      builds: inputs.builds.map(({ name }) => ({ name, directory: `${BUILD_DIR}/${safeName(name)}` })), script: inputs.script, after: 'k3s.service',
+      profile: 'k3s', role: role.role, node, architecture: facts.architecture, bootMount: facts.bootMount, imageDir: K3S_IMAGE_DIR,
+      builds: inputs.builds.map(({ name }) => ({ name, directory: `${BUILD_DIR}/${safeName(name)}` })), script: inputs.script, after: `${unit}.service`,
     }),
   ];
   if (failsOnCgroupV1(inputs.version)) {

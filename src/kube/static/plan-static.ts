@@ -110,7 +110,7 @@ export function planStatic(facts: ImageFacts, inputs: StaticInputs): PlanEntry[]
     ...inputs.images.map(({ reference, file: tarball }) => file(`${STATIC_IMAGE_DIR}/pikube-${safeName(reference)}.tar`, host(tarball), 0o644, `image ${reference}`)),
     ...planPiFixes(facts, inputs.builtAt),
     ...planFirstBoot({
-      profile: 'static', node: inputs.node, architecture: facts.architecture, bootMount: facts.bootMount, imageDir: STATIC_IMAGE_DIR,
+      profile: 'static', role: 'server', node: inputs.node, architecture: facts.architecture, bootMount: facts.bootMount, imageDir: STATIC_IMAGE_DIR,
       builds: [], script: inputs.script, after: 'containerd.service',
       env: { PIKUBE_UNIT: 'kubelet', PIKUBE_KUBECONFIG: '/etc/kubernetes/super-admin.conf', PIKUBE_PAUSE_IMAGE: inputs.pauseImage, PIKUBE_ADDONS: '/etc/kubernetes/addons', PIKUBE_IMAGES_IMPORTED: IMAGES_IMPORTED },
     }),

@@ -1,0 +1,48 @@
+import type { Recipe } from '../config/schema.ts';
+import { DEFAULT_CLUSTER_CIDR, DEFAULT_SERVICE_CIDR } from '../config/check-cluster.ts';
+import { InternalError } from '../errors.ts';
+import { nodeAddresses, type K3sNodeRole } from '../kube/k3s/plan-k3s.ts';
+
+export interface ClusterNode {
+  hostname: string;
+  role: 'server' | 'agent';
+  // The recipe as this card sees it: the top-level settings with the node's hostname and network.
+  recipe: Recipe;
+  k3s: K3sNodeRole;
+  address?: string;
+}
+
+// Each card of a `cluster:` recipe, in the recipe's order: the first server is the one agents (and other servers)
+// join, by its static address or else its mDNS name; every server's certificate names every server.
+export function listClusterNodes(recipe: Recipe): ClusterNode[] {
+  const cluster = recipe.cluster;
+  if (!cluster) throw new InternalError('listClusterNodes called for a recipe without cluster:');
+  const views = cluster.nodes.map((node) => {
+    const { cluster: _omitted, ...rest } = recipe;
+    const view: Recipe = { ...rest, hostname: node.hostname, ...(node.network ? { network: node.network } : {}) };
+    return { node, view, addresses: nodeAddresses(view) };
+  });
+  const servers = views.filter(({ node }) => node.role === 'server');
+  const first = servers[0];
+  if (!first) throw new InternalError('a cluster without a server passed the recipe checks');
+  const join = clusterServerUrl(first.view);
+  const tlsSan = [...new Set(servers.flatMap(({ addresses }) => [...addresses.names, ...addresses.ips]))];
+  const cidrs = {
+    ...(cluster.serviceCidr === DEFAULT_SERVICE_CIDR ? {} : { serviceCidr: cluster.serviceCidr }),
+    ...(cluster.clusterCidr === DEFAULT_CLUSTER_CIDR ? {} : { clusterCidr: cluster.clusterCidr }),
+  };
+  return views.map(({ node, view, addresses }) => {
+    const isFirst = view.hostname === first.view.hostname;
+    const k3s: K3sNodeRole = node.role === 'agent'
+      ? { role: 'agent', server: join, tlsSan: [] }
+      : { role: 'server', tlsSan: [...addresses.names, ...addresses.ips, ...tlsSan.filter((n) => ![...addresses.names, ...addresses.ips].includes(n))], ...cidrs,
+        ...(isFirst ? (servers.length > 1 ? { clusterInit: true } : {}) : { server: join }) };
+    return { hostname: node.hostname, role: node.role, recipe: view, k3s, ...(addresses.ips[0] ? { address: addresses.ips[0] } : {}) };
+  });
+}
+
+// The API address of a server: its static address, else HOSTNAME.local (mDNS, which both bases answer).
+export function clusterServerUrl(server: Recipe): string {
+  const { names, ips } = nodeAddresses(server);
+  return `https://${ips[0] ?? names[1]}:6443`;
+}

@@ -1,0 +1,117 @@
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import test from 'ava';
+import { execa } from 'execa';
+import { parse } from 'yaml';
+import { runCli } from '../helpers/cli.ts';
+import { checkFilesystems, makeBase, readBootFile, readRootFile, sha256, statInImage } from '../helpers/image.ts';
+import { serveK3sRelease } from '../helpers/k3s-release.ts';
+import { startMirror } from '../helpers/mirror.ts';
+import { writeRecipe } from '../helpers/recipe.ts';
+
+const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITestKeyForPikubeTests test@host';
+const TLS = '/var/lib/rancher/k3s/server/tls';
+
+test('a 1-server, 2-agent k3s cluster: one image per card sharing the CA and token, each with its own name, address, machine id and host keys', async (t) => {
+  const { dir } = await makeBase(t, { arch: 'armhf' });
+  const mirror = await startMirror(t);
+  const release = serveK3sRelease(mirror, 'v1.34.11+k3s1', 'armhf');
+  const recipe = await writeRecipe(dir, {
+    base: 'base.img', mirror: mirror.url,
+    user: { name: 'pirate', passwordHash: '$6$salt$abcdefghijklmnopqrstuv', sshAuthorizedKeys: [KEY] },
+    kubernetes: { distribution: 'k3s', disable: ['traefik'] },
+    files: [{ path: '/etc/motd', content: 'a pikube cluster\n' }],
+    cluster: {
+      nodes: [
+        { hostname: 'pi-1', role: 'server', network: { address: '192.168.1.50/24', gateway: '192.168.1.1', dns: ['192.168.1.1'] } },
+        { hostname: 'pi-2', role: 'agent', network: { address: '192.168.1.51/24', gateway: '192.168.1.1' } },
+        { hostname: 'pi-3', role: 'agent' },
+      ],
+    },
+  });
+  const output = join(dir, 'cluster');
+  const result = await runCli(['build', '-c', recipe, '-o', output], { env: { PIKUBE_CACHE: join(dir, 'cache') } });
+  t.is(result.exitCode, 0, result.stderr);
+  t.is(result.stdout.trim(), output);
+  const names = ['pi-1', 'pi-2', 'pi-3'];
+  t.deepEqual((await readdir(output)).sort(), ['cluster.json', 'cluster.kubeconfig', ...names.flatMap((n) => [`${n}.img`, `${n}.img.bmap`, `${n}.img.sha256`])].sort());
+  t.deepEqual((await readdir(dir)).filter((n) => n.startsWith('.')), [], 'no temporary folder is left');
+  const manifest = JSON.parse(await readFile(join(output, 'cluster.json'), 'utf8')) as { server: string; nodes: Array<{ hostname: string; role: string; image: string; sha256: string }> };
+  t.is(manifest.server, 'https://192.168.1.50:6443');
+  t.deepEqual(manifest.nodes.map((n) => [n.hostname, n.role, n.image]), [['pi-1', 'server', 'pi-1.img'], ['pi-2', 'agent', 'pi-2.img'], ['pi-3', 'agent', 'pi-3.img']]);
+
+  const images = names.map((n) => join(output, `${n}.img`));
+  const read = async (image: string, path: string) => (await readRootFile(image, path, dir))?.toString() ?? '';
+  for (const [i, image] of images.entries()) {
+    t.is(manifest.nodes[i]?.sha256, sha256(await readFile(image)), `${names[i]} checksum`);
+    t.is((await readFile(`${image}.sha256`, 'utf8')), `${manifest.nodes[i]?.sha256}  ${names[i]}.img\n`);
+    const fsck = await checkFilesystems(image, dir);
+    t.is(fsck.ext + fsck.fat, 0, fsck.output);
+    const cloud = parse(await readBootFile(image, '/user-data') ?? '') as { hostname: string };
+    t.is(cloud.hostname, names[i] ?? '');
+    t.is(await read(image, '/etc/motd'), 'a pikube cluster\n', 'top-level files reach every card');
+    t.is(sha256(await readRootFile(image, '/usr/local/bin/k3s', dir) ?? ''), sha256(release.binary));
+    t.is(await read(image, '/etc/machine-id'), '', 'systemd makes the machine id at first boot');
+    t.like((await statInImage(image, ['/etc/machine-id'])).get('/etc/machine-id'), { type: 'regular', size: 0 });
+  }
+  const [server, agent, mdnsAgent] = images as [string, string, string];
+  const serverConfig = parse(await read(server, '/etc/rancher/k3s/config.yaml')) as Record<string, unknown>;
+  const serverCa = await read(server, `${TLS}/server-ca.crt`);
+  t.like(serverConfig, { 'node-name': 'pi-1', 'node-ip': '192.168.1.50', disable: ['traefik'] });
+  t.deepEqual(serverConfig['tls-san'], ['pi-1', 'pi-1.local', '192.168.1.50']);
+  t.true(String(serverConfig.token).startsWith(`K10${sha256(serverCa)}::server:`));
+  t.is(serverConfig.server, undefined);
+  for (const [image, name, ip] of [[agent, 'pi-2', '192.168.1.51'], [mdnsAgent, 'pi-3', undefined]] as const) {
+    const config = parse(await read(image, '/etc/rancher/k3s/config.yaml')) as Record<string, unknown>;
+    t.deepEqual(config, { server: 'https://192.168.1.50:6443', token: serverConfig.token, 'node-name': name, ...(ip ? { 'node-ip': ip } : {}) }, name);
+    const stats = await statInImage(image, ['/etc/systemd/system/k3s-agent.service', '/etc/systemd/system/multi-user.target.wants/k3s-agent.service',
+      '/etc/systemd/system/k3s.service', `${TLS}/server-ca.key`, `${TLS}/server-ca.crt`]);
+    t.like(stats.get('/etc/systemd/system/multi-user.target.wants/k3s-agent.service'), { type: 'symlink', linkTarget: '/etc/systemd/system/k3s-agent.service' });
+    t.is(stats.get('/etc/systemd/system/k3s.service'), undefined, `${name} runs no server`);
+    t.is(stats.get(`${TLS}/server-ca.key`), undefined, `${name} holds no CA key`);
+    t.regex(await read(image, '/etc/systemd/system/k3s-agent.service'), /ExecStart=\/usr\/local\/bin\/k3s \\\n    agent/);
+    t.regex(await read(image, '/etc/pikube/firstboot.env'), /PIKUBE_ROLE=agent\nPIKUBE_NODE=.*\nPIKUBE_SERVICE=k3s-agent\.service/);
+  }
+  t.regex(await read(server, '/etc/pikube/firstboot.env'), /PIKUBE_ROLE=server\n/);
+
+  const network = async (image: string) => (parse(await readBootFile(image, '/network-config') ?? 'config: []') as { config: Array<{ subnets?: Array<{ address: string; gateway: string }> }> }).config[0]?.subnets?.[0];
+  t.like(await network(server), { address: '192.168.1.50/24', gateway: '192.168.1.1' });
+  t.like(await network(agent), { address: '192.168.1.51/24', gateway: '192.168.1.1' });
+  t.is(await readBootFile(mdnsAgent, '/network-config'), undefined, 'pi-3 keeps DHCP');
+
+  const keys = ['ed25519', 'ecdsa', 'rsa'].flatMap((type) => [`/etc/ssh/ssh_host_${type}_key`, `/etc/ssh/ssh_host_${type}_key.pub`]);
+  const seen = new Map<string, string>();
+  for (const [i, image] of images.entries()) {
+    const stats = await statInImage(image, keys);
+    for (const key of keys) {
+      t.like(stats.get(key), { type: 'regular', mode: key.endsWith('.pub') ? 0o644 : 0o600, uid: 0 }, key);
+      const body = await read(image, key);
+      t.true(body.length > 0);
+      t.false(seen.has(body), `${names[i]} ${key} is shared with ${seen.get(body)}`);
+      seen.set(body, names[i] ?? '');
+    }
+    t.regex(await read(image, '/etc/ssh/ssh_host_ed25519_key.pub'), new RegExp(`^ssh-ed25519 \\S+ root@${names[i]}\\n$`));
+    t.regex((parse(await readBootFile(image, '/meta-data') ?? '') as Record<string, string>)['instance-id'] ?? '', /^pikube-/);
+  }
+  const instanceIds = new Set(await Promise.all(images.map(async (image) => (parse(await readBootFile(image, '/meta-data') ?? '') as Record<string, string>)['instance-id'])));
+  t.is(instanceIds.size, 3, 'every card is a new cloud-init instance');
+
+  const kubeconfig = join(output, 'cluster.kubeconfig');
+  t.is((await stat(kubeconfig)).mode & 0o777, 0o600);
+  const view = JSON.parse(String((await execa('kubectl', ['config', 'view', '--raw', '-o', 'json', '--kubeconfig', kubeconfig])).stdout)) as { clusters: Array<{ cluster: { server: string; 'certificate-authority-data': string } }>; users: Array<{ user: { 'client-certificate-data': string } }> };
+  t.is(view.clusters[0]?.cluster.server, 'https://192.168.1.50:6443');
+  t.is(Buffer.from(view.clusters[0]?.cluster['certificate-authority-data'] ?? '', 'base64').toString(), serverCa);
+  await writeFile(join(dir, 'admin.crt'), Buffer.from(view.users[0]?.user['client-certificate-data'] ?? '', 'base64'));
+  await writeFile(join(dir, 'client-ca.crt'), await read(server, `${TLS}/client-ca.crt`));
+  t.is((await execa('openssl', ['verify', '-CAfile', join(dir, 'client-ca.crt'), join(dir, 'admin.crt')], { reject: false })).exitCode, 0);
+
+  const plan = await runCli(['plan', '-c', recipe, '--offline'], { env: { PIKUBE_CACHE: join(dir, 'cache') } });
+  t.is(plan.exitCode, 0, plan.stderr);
+  t.deepEqual(plan.stdout.split('\n').filter((line) => line.startsWith('== ')), ['== pi-1 (server)', '== pi-2 (agent)', '== pi-3 (agent)']);
+  t.regex(plan.stdout, /\/etc\/systemd\/system\/k3s-agent\.service/);
+
+  const again = await runCli(['build', '-c', recipe, '-o', output, '--offline'], { env: { PIKUBE_CACHE: join(dir, 'cache') } });
+  t.is(again.exitCode, 0, again.stderr);
+  const second = parse(await read(server, '/etc/rancher/k3s/config.yaml')) as Record<string, unknown>;
+  t.not(second.token, serverConfig.token, 'a rebuild replaces the folder with a new cluster');
+});
