@@ -1,5 +1,5 @@
 // `npm run bench [-- NAME…]`: runs each benchmark script in its own process and prints its markdown table
-// (the tables recorded in BENCHMARKS.md). Names: build, acquire, registry, flash, cluster, static. cluster.
+// (the tables recorded in BENCHMARKS.md). Names: build, acquire, registry, flash, cluster, static.
 import { existsSync } from 'node:fs';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
