@@ -5,7 +5,7 @@ need() { command -v "$1" >/dev/null 2>&1 || missing_apt+=("$2"); }
 need sfdisk fdisk; need mcopy mtools; need debugfs e2fsprogs; need fsck.fat dosfstools; need losetup mount
 need openssl openssl; need xz xz-utils; need zip zip; need unzip unzip; need skopeo skopeo
 need docker-registry docker-registry; need shellcheck shellcheck; need bmaptool bmap-tools; need kubectl kubernetes-client
-need curl curl
+need curl curl; need ssh-keygen openssh-client
 problems=0
 if [ ${#missing_apt[@]} -gt 0 ]; then
   echo "The tests need host tools that are missing. Install them with:" >&2
