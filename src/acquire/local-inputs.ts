@@ -1,5 +1,5 @@
 import { lstat, readdir, readlink } from 'node:fs/promises';
-import { join, posix } from 'node:path';
+import { join, posix, resolve } from 'node:path';
 import { UserError } from '../errors.ts';
 import { hashFile } from './hash-file.ts';
 
@@ -51,4 +51,21 @@ export async function readOverlay(root: string): Promise<OverlayItem[]> {
   };
   await walk('');
   return items;
+}
+
+export interface RecipeInputs {
+  overlay: OverlayItem[];
+  // Recipe `files[i].source`, read and hashed, by index.
+  sources: Map<number, LocalFile>;
+}
+
+// Every local file a recipe names (its overlay tree and `files[].source`), read and hashed; the build starts this
+// while the base is still being unpacked.
+export async function readRecipeInputs(recipe: { overlay?: string; files: Array<{ source?: string }> }, directory: string): Promise<RecipeInputs> {
+  const overlay = recipe.overlay ? await readOverlay(resolve(directory, recipe.overlay)) : [];
+  const sources = new Map<number, LocalFile>();
+  for (const [i, file] of recipe.files.entries()) {
+    if (file.source !== undefined) sources.set(i, await readLocalFile(resolve(directory, file.source), `files[${i}].source`));
+  }
+  return { overlay, sources };
 }

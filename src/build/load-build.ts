@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import type { AcquireOptions } from '../acquire/acquire-options.ts';
 import { acquireBase, resolveBase, type AcquiredBase } from '../acquire/acquire-base.ts';
 import { acquireOptionsFromFlags, type AcquireFlags } from '../acquire/acquire-flags.ts';
+import { readRecipeInputs, type RecipeInputs } from '../acquire/local-inputs.ts';
 import { loadRecipe, type LoadedRecipe } from '../config/load-recipe.ts';
 import { readBuildClock, type BuildClock } from './build-clock.ts';
 
@@ -20,6 +21,8 @@ export interface BuildSession {
   entry?: string;
   // Settles once the base is verified: a local base is hashed while it is being unpacked, not before.
   base: Promise<AcquiredBase>;
+  // The recipe's local files, read and hashed meanwhile.
+  inputs: Promise<RecipeInputs>;
   baseName: string;
   clock: BuildClock;
 }
@@ -39,5 +42,7 @@ export async function loadBuild(flags: BuildFlags): Promise<BuildSession> {
   // A download must finish before unpacking; a local file that is missing is reported before anything starts.
   if (resolved.kind !== 'path' || !(await stat(resolved.path).catch(() => undefined))?.isFile()) await base;
   const archivePath = resolved.kind === 'path' ? resolved.path : (await base).archivePath;
-  return { loaded, acquire, archivePath, ...(resolved.entry ? { entry: resolved.entry } : {}), base, baseName, clock: readBuildClock() };
+  const inputs = readRecipeInputs(recipe, loaded.directory);
+  inputs.catch(() => undefined);
+  return { loaded, acquire, archivePath, inputs, ...(resolved.entry ? { entry: resolved.entry } : {}), base, baseName, clock: readBuildClock() };
 }

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import { resolve } from 'node:path';
 import type { AcquiredBase } from '../acquire/acquire-base.ts';
-import { readLocalFile, readOverlay, type LocalFile, type OverlayItem } from '../acquire/local-inputs.ts';
+import type { LocalFile, OverlayItem } from '../acquire/local-inputs.ts';
 import type { Recipe } from '../config/schema.ts';
 import { UserError } from '../errors.ts';
 import { readImageFacts } from '../image/read-facts.ts';
@@ -45,11 +44,7 @@ export interface NodeOptions {
 export async function gatherBuild(session: BuildSession, image: string, workDir: string): Promise<GatheredBuild> {
   const { recipe, directory, text } = session.loaded;
   const facts = { ...(await readImageFacts(image)), path: session.archivePath };
-  const overlay = recipe.overlay ? await readOverlay(resolve(directory, recipe.overlay)) : [];
-  const sources = new Map<number, LocalFile>();
-  for (const [i, file] of recipe.files.entries()) {
-    if (file.source !== undefined) sources.set(i, await readLocalFile(resolve(directory, file.source), `files[${i}].source`));
-  }
+  const { overlay, sources } = await session.inputs;
   const recipeSha256 = createHash('sha256').update(text).digest('hex');
   const { clock } = session;
   const passwordHash = recipe.user?.passwordHash ?? (recipe.user?.password

@@ -6,7 +6,7 @@ import { ejectDrive } from '../tools/eject.ts';
 import { powerOffDrive } from '../tools/udisksctl.ts';
 import { unmount } from '../tools/umount.ts';
 import { canAsk, terminalAsker, type Asker } from './ask-user.ts';
-import { countMappedBytes, readBlockMap, type BlockMap } from './block-map.ts';
+import { countMappedBytes, readBlockMap } from './block-map.ts';
 import { checkTarget, checkWriteAccess, describeTarget, formatBytes, type FlashTarget } from './flash-target.ts';
 import { readImageSize } from './image-source.ts';
 import { findCardCandidates, listDrives, type ListDriveFunction } from './list-drives.ts';
