@@ -12,6 +12,7 @@ import { registerPullCommand } from './commands/pull.ts';
 import { registerCacheCommand } from './commands/cache.ts';
 import { registerDrivesCommand } from './commands/drives.ts';
 import { registerFlashCommand } from './commands/flash.ts';
+import { registerBootTestCommand } from './commands/boot-test.ts';
 
 // The command table; each command lives in src/commands/ and only orchestrates library calls.
 function makeProgram(): Command {
@@ -34,6 +35,7 @@ function makeProgram(): Command {
   registerCacheCommand(program);
   registerDrivesCommand(program);
   registerFlashCommand(program);
+  registerBootTestCommand(program);
   return program;
 }
 

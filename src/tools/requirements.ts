@@ -14,13 +14,13 @@ export interface Requirement {
 }
 
 export const REQUIREMENTS: readonly Requirement[] = [
-  { tool: 'sfdisk', debian: 'fdisk', homebrew: 'util-linux', versionArgs: ['--version'], versionPattern: /(\d+\.\d+(?:\.\d+)?)/, minVersion: '2.32', commands: ['build', 'plan', 'inspect'] },
-  { tool: 'mcopy', debian: 'mtools', homebrew: 'mtools', versionArgs: ['--version'], versionPattern: /(\d+\.\d+\.\d+)/, minVersion: '4.0.18', commands: ['build', 'plan', 'inspect'] },
+  { tool: 'sfdisk', debian: 'fdisk', homebrew: 'util-linux', versionArgs: ['--version'], versionPattern: /(\d+\.\d+(?:\.\d+)?)/, minVersion: '2.32', commands: ['build', 'plan', 'inspect', 'boot-test'] },
+  { tool: 'mcopy', debian: 'mtools', homebrew: 'mtools', versionArgs: ['--version'], versionPattern: /(\d+\.\d+\.\d+)/, minVersion: '4.0.18', commands: ['build', 'plan', 'inspect', 'boot-test'] },
   { tool: 'mmd', debian: 'mtools', homebrew: 'mtools', versionArgs: ['--version'], versionPattern: /(\d+\.\d+\.\d+)/, commands: ['build'] },
   { tool: 'mdir', debian: 'mtools', homebrew: 'mtools', versionArgs: ['--version'], versionPattern: /(\d+\.\d+\.\d+)/, commands: ['build', 'plan', 'inspect'] },
-  { tool: 'mtype', debian: 'mtools', homebrew: 'mtools', versionArgs: ['--version'], versionPattern: /(\d+\.\d+\.\d+)/, commands: ['build', 'plan', 'inspect'] },
+  { tool: 'mtype', debian: 'mtools', homebrew: 'mtools', versionArgs: ['--version'], versionPattern: /(\d+\.\d+\.\d+)/, commands: ['build', 'plan', 'inspect', 'boot-test'] },
   { tool: 'minfo', debian: 'mtools', homebrew: 'mtools', versionArgs: ['--version'], versionPattern: /(\d+\.\d+\.\d+)/, commands: ['build', 'plan', 'inspect'] },
-  { tool: 'debugfs', debian: 'e2fsprogs', homebrew: 'e2fsprogs', versionArgs: ['-V'], versionPattern: /(\d+\.\d+(?:\.\d+)?)/, minVersion: '1.45.0', commands: ['build', 'plan', 'inspect'] },
+  { tool: 'debugfs', debian: 'e2fsprogs', homebrew: 'e2fsprogs', versionArgs: ['-V'], versionPattern: /(\d+\.\d+(?:\.\d+)?)/, minVersion: '1.45.0', commands: ['build', 'plan', 'inspect', 'boot-test'] },
   { tool: 'dumpe2fs', debian: 'e2fsprogs', homebrew: 'e2fsprogs', versionArgs: ['-V'], versionPattern: /(\d+\.\d+(?:\.\d+)?)/, commands: ['build', 'plan', 'inspect'] },
   { tool: 'e2fsck', debian: 'e2fsprogs', homebrew: 'e2fsprogs', versionArgs: ['-V'], versionPattern: /(\d+\.\d+(?:\.\d+)?)/, commands: ['build'] },
   { tool: 'resize2fs', debian: 'e2fsprogs', homebrew: 'e2fsprogs', versionArgs: [], versionPattern: /resize2fs (\d+\.\d+(?:\.\d+)?)/, commands: ['build'] },
@@ -28,7 +28,7 @@ export const REQUIREMENTS: readonly Requirement[] = [
   { tool: 'losetup', debian: 'mount', homebrew: '(Linux only)', versionArgs: ['--version'], versionPattern: /(\d+\.\d+(?:\.\d+)?)/, commands: ['build'], optional: 'only for --backend mount (root)' },
   { tool: 'mount', debian: 'mount', homebrew: '(Linux only)', versionArgs: ['--version'], versionPattern: /(\d+\.\d+(?:\.\d+)?)/, commands: ['build'], optional: 'only for --backend mount (root)' },
   { tool: 'umount', debian: 'mount', homebrew: '(Linux only)', versionArgs: ['--version'], versionPattern: /(\d+\.\d+(?:\.\d+)?)/, commands: ['build', 'flash'], optional: 'for --backend mount (root), and to unmount a card before flashing' },
-  { tool: 'cp', debian: 'coreutils', homebrew: 'coreutils', versionArgs: ['--version'], versionPattern: /(\d+\.\d+)/, commands: ['build', 'plan'] },
+  { tool: 'cp', debian: 'coreutils', homebrew: 'coreutils', versionArgs: ['--version'], versionPattern: /(\d+\.\d+)/, commands: ['build', 'plan', 'boot-test'] },
   { tool: 'dd', debian: 'coreutils', homebrew: 'coreutils', versionArgs: ['--version'], versionPattern: /(\d+\.\d+)/, commands: ['build'] },
   { tool: 'fallocate', debian: 'util-linux', homebrew: '(Linux only)', versionArgs: ['--version'], versionPattern: /(\d+\.\d+(?:\.\d+)?)/, commands: ['build'], optional: 'only when the root partition must grow' },
   { tool: 'openssl', debian: 'openssl', homebrew: 'openssl', versionArgs: ['version'], versionPattern: /OpenSSL (\d+\.\d+\.\d+)/, minVersion: '1.1.1', commands: ['build', 'plan'] },
@@ -38,6 +38,8 @@ export const REQUIREMENTS: readonly Requirement[] = [
   { tool: 'filefrag', debian: 'e2fsprogs', homebrew: 'e2fsprogs', versionArgs: ['-V'], versionPattern: /(\d+\.\d+(?:\.\d+)?)/, commands: ['build'] },
   { tool: 'udisksctl', debian: 'udisks2', homebrew: '(Linux only)', versionArgs: ['help'], versionPattern: /(\d+\.\d+\.\d+)/, commands: ['flash'], optional: 'powers the card reader off after flashing' },
   { tool: 'eject', debian: 'eject', homebrew: '(Linux only)', versionArgs: ['--version'], versionPattern: /(\d+\.\d+(?:\.\d+)?)/, commands: ['flash'], optional: 'ejects the card after flashing when udisksctl is missing' },
+  { tool: 'qemu-system-aarch64', debian: 'qemu-system-arm', homebrew: 'qemu', versionArgs: ['--version'], versionPattern: /version (\d+\.\d+(?:\.\d+)?)/, minVersion: '7.0', commands: ['boot-test'], optional: 'boots arm64 images (raspi3b, virt)' },
+  { tool: 'qemu-system-arm', debian: 'qemu-system-arm', homebrew: 'qemu', versionArgs: ['--version'], versionPattern: /version (\d+\.\d+(?:\.\d+)?)/, minVersion: '7.0', commands: ['boot-test'], optional: 'boots armhf images (raspi2b)' },
 ];
 
 // Looks a tool up by the name it is run as.
