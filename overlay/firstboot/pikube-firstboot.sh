@@ -87,7 +87,7 @@ build_images() {
 # Test mode only: k3s imports the tarballs itself on a Pi; a system containerd (the boot test's Debian root has one)
 # proves the tarballs import for real. ctr here is the system one, never the k3s link in /usr/local/bin.
 import_into_containerd() {
-  local ctr=/usr/bin/ctr archive deadline imported=0 failed=0
+  local ctr=/usr/bin/ctr archive deadline output imported=0 failed=0
   [ "$TEST_MODE" -eq 1 ] || return 0
   if [ ! -x "$ctr" ]; then
     status containerd skip "no system containerd on this image: the tarballs are left for k3s to import"
@@ -103,11 +103,11 @@ import_into_containerd() {
   done
   for archive in "$PIKUBE_IMAGE_DIR"/*.tar; do
     [ -f "$archive" ] || continue
-    if "$ctr" -n k8s.io images import --label io.cri-containerd.pinned=pinned "$archive" >/dev/null 2>&1; then
+    if output=$("$ctr" -n k8s.io images import "$archive" 2>&1); then
       imported=$((imported + 1))
     else
       failed=$((failed + 1))
-      status containerd FAIL "ctr -n k8s.io images import $archive failed"
+      status containerd FAIL "ctr -n k8s.io images import $archive failed: $(printf '%s' "$output" | tail -n 1)"
     fi
   done
   [ "$failed" -eq 0 ] && status containerd ok "$imported image tarballs imported into the system containerd"

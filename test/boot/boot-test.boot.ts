@@ -39,7 +39,7 @@ test('a Debian arm64 Pi card built by pikube boots in QEMU and its first boot te
   const registry = await startFixture();
   t.teardown(() => registry.stop());
   const mirror = await startMirror(t);
-  const release = serveK3sRelease(mirror, 'v1.34.11+k3s1', 'arm64');
+  const release = serveK3sRelease(mirror, 'v1.36.4+k3s1', 'arm64');
   const image = `${registry.open.host}/test/app:1`;
   const recipe = await writeRecipe(dir, { base: 'base.img', mirror: mirror.url, hostname: 'pi-boot', kubernetes: {}, images: [image] });
   const built = join(dir, 'built.img');
@@ -60,7 +60,7 @@ test('a Debian arm64 Pi card built by pikube boots in QEMU and its first boot te
   t.is((await stat(`${built}.boot-test.log`).catch(() => undefined)), undefined, 'no console log is kept on success');
 
   const status = (await readBootFile(first, '/pikube-status.txt')) ?? '';
-  t.is(boot.stdout, status, 'stdout is the status file');
+  t.is(boot.stdout.trimEnd(), status.trimEnd(), 'stdout is the status file');
   const recorded = steps(status);
   t.deepEqual(recorded.map((s) => s.step), ['start', 'architecture', 'cgroups', 'swap', 'images', 'containerd', 'node', 'finish'], status);
   t.regex(recorded[0]?.detail ?? '', /TEST MODE/);
