@@ -18,7 +18,8 @@ export function printMilestone(milestone: Milestone, seconds: number): void {
 export async function bootTestImage(options: Omit<BootTestOptions, 'onMilestone'>): Promise<BootTestResult> {
   const result = await runBootTest({ ...options, onMilestone: printMilestone });
   log.step(result.ranFirstBoot ? `first boot ran (${result.seconds.toFixed(0)} s on ${result.machine})`
-    : `first boot did not run on this boot (it has run ${result.firstBootRuns} time(s) on this card before)`);
+    : result.firstBootRuns > 0 ? `first boot did not run on this boot (it ran on an earlier boot of this card: ${result.firstBootRuns} run recorded)`
+      : 'first boot did not run, or failed before recording its run');
   for (const step of result.steps) {
     const note = step.result === 'FAIL' ? explainNotProvable(step.step) : undefined;
     log.info(`  ${step.step.padEnd(12)} ${step.result.padEnd(5)} ${step.detail}${note ? `  [not counted under emulation: ${note}]` : ''}`);

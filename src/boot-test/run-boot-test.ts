@@ -78,7 +78,7 @@ export async function runBootTest(options: BootTestOptions): Promise<BootTestRes
     if (machine.powerOfTwo) await padToPowerOfTwo(copy);
     const volumes = await openVolumes(copy);
     const files = await prepareBoot(copy, volumes, machine, options, work);
-    const before = await countLines(volumes.ext, FIRSTBOOT_RECORDS.runs);
+    const before = { runs: await countLines(volumes.ext, FIRSTBOOT_RECORDS.runs), boots: await countLines(volumes.ext, FIRSTBOOT_RECORDS.boots) };
     log.step(`booting on ${machine.name} (${machine.system}, timeout ${options.timeoutSeconds} s)`);
     const started = performance.now();
     const seen = new Set<string>();
@@ -161,18 +161,19 @@ async function countLines(volume: ExtVolume, path: string): Promise<number> {
 }
 
 // Reads what first boot left in the copy and judges it.
-async function readOutcome(volumes: Volumes, machine: Machine, runsBefore: number, timedOut: boolean, seconds: number, timeoutSeconds: number): Promise<BootTestResult> {
+async function readOutcome(volumes: Volumes, machine: Machine, before: { runs: number; boots: number }, timedOut: boolean, seconds: number, timeoutSeconds: number): Promise<BootTestResult> {
   const [statusText, journal, runs, boots] = await Promise.all([
     readFatFile(volumes.fat, STATUS_FILE), readExtText(volumes.ext, FIRSTBOOT_RECORDS.journal),
     countLines(volumes.ext, FIRSTBOOT_RECORDS.runs), countLines(volumes.ext, FIRSTBOOT_RECORDS.boots),
   ]);
   const steps = parseStatus(statusText ?? '');
-  const ranFirstBoot = runs > runsBefore;
+  const ranFirstBoot = runs > before.runs;
   const problems: string[] = [];
   if (timedOut) problems.push(`the machine did not power off within ${timeoutSeconds} s`);
-  if (runs - runsBefore > 1) problems.push(`first boot ran ${runs - runsBefore} times in one boot`);
+  else if (boots <= before.boots) problems.push('the machine stopped before pikube-boot-test.service ran: the kernel, initrd or systemd did not get that far');
+  if (runs - before.runs > 1) problems.push(`first boot ran ${runs - before.runs} times in one boot`);
   if (statusText === undefined) problems.push(`first boot left no ${STATUS_FILE.slice(1)} on the boot partition`);
-  else if (!ranFirstBoot && runsBefore === 0) problems.push('the first-boot script never started');
+  else if (!ranFirstBoot && before.runs === 0) problems.push('the first-boot script never started');
   if (statusText !== undefined) problems.push(...judgeSteps(steps));
   return {
     passed: problems.length === 0, machine: machine.name, seconds, timedOut, ranFirstBoot, firstBootRuns: runs, testBoots: boots, steps,

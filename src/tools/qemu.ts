@@ -28,7 +28,6 @@ export async function bootQemu(boot: QemuBoot): Promise<QemuExit> {
     }, { file: boot.consoleLog }],
     timeoutMs: boot.timeoutMs,
     returnOnTimeout: true,
-    okExitCodes: [1],
     ...(boot.signal ? { cancelSignal: boot.signal } : {}),
   });
   return { exitCode: result.exitCode, timedOut: result.timedOut === true };

@@ -1,3 +1,5 @@
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import test from 'ava';
 import { parseBootConfig } from '../../src/boot-test/boot-config.ts';
 import { readMilestone } from '../../src/boot-test/console-timeline.ts';
@@ -62,4 +64,12 @@ test('boot-test refuses an image without the first-boot unit and an unknown mach
   const wrong = await runCli(['boot-test', base, '--machine', 'raspi2b']);
   t.is(wrong.exitCode, 1);
   t.regex(wrong.stderr, /holds arm64 binaries but raspi2b emulates armhf/);
+});
+
+test('build --boot-test with an unknown machine is refused before anything is built', async (t) => {
+  const { dir } = await makeBase(t, { arch: 'arm64' });
+  const result = await runCli(['build', '-c', join(dir, 'missing.yaml'), '-o', join(dir, 'out.img'), '--boot-test', 'pi5']);
+  t.is(result.exitCode, 1);
+  t.regex(result.stderr, /unknown machine "pi5"/);
+  t.deepEqual((await readdir(dir)).filter((name) => name.startsWith('out.img') || name.startsWith('.out.img')), []);
 });
