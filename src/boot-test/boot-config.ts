@@ -7,6 +7,7 @@ export interface BootConfig {
   autoInitramfs: boolean;
 }
 
+// Reads those settings the way the firmware does: later lines win, sections for other models are skipped.
 export function parseBootConfig(text: string, sections: readonly string[]): BootConfig {
   const config: BootConfig = { autoInitramfs: false };
   let applies = true;

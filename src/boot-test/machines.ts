@@ -19,6 +19,7 @@ export interface Machine {
   powerOfTwo: boolean;
 }
 
+// The names --machine accepts, as QEMU spells them.
 export type MachineName = 'raspi3b' | 'raspi2b' | 'virt';
 export const MACHINE_NAMES: readonly MachineName[] = ['raspi3b', 'raspi2b', 'virt'];
 

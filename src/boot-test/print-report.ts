@@ -1,7 +1,9 @@
 import { UserError } from '../errors.ts';
 import { isVerbose, log } from '../log.ts';
 import type { Milestone } from './console-timeline.ts';
-import { explainNotProvable, runBootTest, type BootTestOptions, type BootTestResult } from './run-boot-test.ts';
+import { STATUS_FILE } from '../kube/firstboot.ts';
+import { runBootTest, type BootTestOptions, type BootTestResult } from './run-boot-test.ts';
+import { explainNotProvable } from './status-report.ts';
 
 // One timeline line per milestone, on stderr: kernel up, systemd up, each first-boot step, power-off.
 export function printMilestone(milestone: Milestone, seconds: number): void {
@@ -32,7 +34,7 @@ export async function bootTestImage(options: Omit<BootTestOptions, 'onMilestone'
   }
   if (!result.passed) {
     throw new UserError(`boot test failed on ${result.machine}:\n  ${result.problems.join('\n  ')}`,
-      `the console log is kept at ${result.consoleLog ?? '(none)'}; the status file is ${'pikube-status.txt'} on the boot partition`);
+      `the console log is kept at ${result.consoleLog ?? '(none)'}; the status file is ${STATUS_FILE.slice(1)} on the boot partition`);
   }
   log.info(`boot test passed on ${result.machine} in ${result.seconds.toFixed(0)} s`);
   return result;

@@ -1,8 +1,7 @@
 import { mkdtemp, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { UserError } from '../errors.ts';
-import { readLayout } from '../image/read-facts.ts';
-import { readImageFacts } from '../image/read-facts.ts';
+import { readImageFacts, readLayout } from '../image/read-facts.ts';
 import { FIRSTBOOT_RECORDS, FIRSTBOOT_UNIT_PATH, STATUS_FILE } from '../kube/firstboot.ts';
 import { log } from '../log.ts';
 import { copySparse } from '../tools/cp.ts';
@@ -12,9 +11,10 @@ import { bootQemu } from '../tools/qemu.ts';
 import { parseBootConfig } from './boot-config.ts';
 import { readMilestone, type Milestone } from './console-timeline.ts';
 import { pickMachine, type Machine, type MachineName } from './machines.ts';
-import { judgeSteps, NOT_PROVABLE_IN_EMULATION, parseStatus, type StatusStep } from './status-report.ts';
+import { judgeSteps, parseStatus, type StatusStep } from './status-report.ts';
 import { makeTestCmdline } from './test-cmdline.ts';
 
+// What to boot and how: the flags of `pikube boot-test`.
 export interface BootTestOptions {
   image: string;
   machine?: MachineName;
@@ -33,6 +33,7 @@ export interface BootTestOptions {
   onMilestone?: (milestone: Milestone, seconds: number) => void;
 }
 
+// What the boot showed, read back from the copy after QEMU exited.
 export interface BootTestResult {
   passed: boolean;
   machine: MachineName;
@@ -179,9 +180,4 @@ async function readOutcome(volumes: Volumes, machine: Machine, before: { runs: n
     passed: problems.length === 0, machine: machine.name, seconds, timedOut, ranFirstBoot, firstBootRuns: runs, testBoots: boots, steps,
     ...(statusText === undefined ? {} : { statusText }), ...(journal === undefined ? {} : { journal }), problems,
   };
-}
-
-// The reason a step does not count under emulation, if it is one of those.
-export function explainNotProvable(step: string): string | undefined {
-  return NOT_PROVABLE_IN_EMULATION[step];
 }

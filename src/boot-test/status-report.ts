@@ -12,6 +12,11 @@ export const NOT_PROVABLE_IN_EMULATION: Readonly<Record<string, string>> = {
   finish: 'the summary line counts the node too',
 };
 
+// The reason a step does not count under emulation, if it is one of those.
+export function explainNotProvable(step: string): string | undefined {
+  return NOT_PROVABLE_IN_EMULATION[step];
+}
+
 // Parses the status file's step lines; indented lines (command output recorded under a step) are skipped.
 export function parseStatus(text: string): StatusStep[] {
   const steps: StatusStep[] = [];

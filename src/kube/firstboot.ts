@@ -5,6 +5,7 @@ import type { FileEntry, PlanEntry } from '../plan/types.ts';
 // The first-boot script ships as a static file in overlay/; prepare reads and hashes it like any other input.
 export const FIRSTBOOT_SCRIPT = fileURLToPath(new URL('../../overlay/firstboot/pikube-firstboot.sh', import.meta.url));
 export const FIRSTBOOT_UNIT_PATH = '/etc/systemd/system/pikube-firstboot.service';
+// Installed beside first boot, inert unless `pikube boot-test` boots a copy with pikube.test on the command line.
 export const BOOT_TEST_UNIT_PATH = '/etc/systemd/system/pikube-boot-test.service';
 // Where the first boot and the boot-test unit leave their records in the root partition (read back by boot-test).
 export const FIRSTBOOT_RECORDS = {
@@ -13,6 +14,7 @@ export const FIRSTBOOT_RECORDS = {
   boots: '/var/lib/pikube/boot-test.boots',
   journal: '/var/lib/pikube/boot-test-journal.txt',
 } as const;
+// First boot's status file, at the root of the boot partition (readable by putting the card into a laptop).
 export const STATUS_FILE = '/pikube-status.txt';
 
 export interface FirstBootOptions {

@@ -1,5 +1,6 @@
 import { runTool } from './run.ts';
 
+// One headless boot: which emulator, its machine arguments, the deadline and where the console goes.
 export interface QemuBoot {
   // qemu-system-aarch64 or qemu-system-arm.
   system: 'qemu-system-aarch64' | 'qemu-system-arm';
@@ -12,6 +13,7 @@ export interface QemuBoot {
   signal?: AbortSignal;
 }
 
+// How QEMU ended: its exit code, or stopped at the deadline.
 export interface QemuExit {
   exitCode: number;
   timedOut: boolean;
