@@ -17,6 +17,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   flash: async () => (await import('./commands/flash.ts')).registerFlashCommand,
   cache: async () => (await import('./commands/cache.ts')).registerCacheCommand,
   doctor: async () => (await import('./commands/doctor.ts')).registerDoctorCommand,
+  'boot-test': async () => (await import('./commands/boot-test.ts')).registerBootTestCommand,
 };
 
 // The commands this invocation needs: the one named (global options are flags, so the first word is it),

@@ -3,6 +3,9 @@
 # the images pikube put in the image, waits for the node to be Ready (a cluster's agent: for its k3s agent to run),
 # and leaves a status file on the boot partition that can be read by putting the card back into a laptop.
 # Every line also goes to the journal.
+# Test mode (`pikube.test` or `pikube.test=SECONDS` on the kernel command line, added only by `pikube boot-test` to
+# its throw-away copy): the node wait is short (SECONDS, default 60), the image tarballs are also imported into a
+# system containerd when the image has one, and pikube-boot-test.service powers the machine off afterwards.
 set -uo pipefail
 
 # shellcheck source=/dev/null
@@ -11,7 +14,19 @@ set -uo pipefail
 STATUS_DIR=${PIKUBE_BOOT:-/boot}
 STATUS="$STATUS_DIR/pikube-status.txt"
 DONE=/var/lib/pikube/firstboot.done
+RUNS=/var/lib/pikube/firstboot.runs
 FAILED=0
+TEST_MODE=0
+TEST_NODE_WAIT=60
+
+read -r -a kernel_words </proc/cmdline
+for word in "${kernel_words[@]}"; do
+  case "$word" in
+    pikube.test) TEST_MODE=1 ;;
+    pikube.test=*) TEST_MODE=1 && TEST_NODE_WAIT=${word#pikube.test=} ;;
+  esac
+done
+case "$TEST_NODE_WAIT" in '' | *[!0-9]*) TEST_NODE_WAIT=60 ;; esac
 
 status() {
   local step=$1 result=$2 detail=${3:-}
@@ -68,6 +83,36 @@ build_images() {
       status build FAIL "$name: docker build failed (journalctl -u pikube-firstboot)"
     fi
   done
+}
+
+# Test mode only: k3s imports the tarballs itself on a Pi; a system containerd (the boot test's Debian root has one)
+# proves the tarballs import for real. ctr here is the system one, never the k3s link in /usr/local/bin.
+import_into_containerd() {
+  local ctr=/usr/bin/ctr archive deadline output imported=0 failed=0
+  [ "$TEST_MODE" -eq 1 ] || return 0
+  if [ ! -x "$ctr" ]; then
+    status containerd skip "no system containerd on this image: the tarballs are left for k3s to import"
+    return
+  fi
+  deadline=$((SECONDS + 120))
+  until "$ctr" version >/dev/null 2>&1; do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      status containerd FAIL "the system containerd did not answer within 120 s (journalctl -u containerd)"
+      return
+    fi
+    sleep 2
+  done
+  for archive in "$PIKUBE_IMAGE_DIR"/*.tar; do
+    [ -f "$archive" ] || continue
+    if output=$("$ctr" -n k8s.io images import "$archive" 2>&1); then
+      imported=$((imported + 1))
+    else
+      failed=$((failed + 1))
+      status containerd FAIL "ctr -n k8s.io images import $archive failed: $(printf '%s' "$output" | tail -n 1)"
+    fi
+  done
+  [ "$failed" -eq 0 ] && status containerd ok "$imported image tarballs imported into the system containerd"
+  "$ctr" -n k8s.io images ls 2>&1 | sed 's/^/    | /' | tee -a "$STATUS"
 }
 
 load_images() {
@@ -159,10 +204,12 @@ allow_workloads() {
 }
 
 wait_for_node() {
-  local deadline=$((SECONDS + ${PIKUBE_READY_TIMEOUT:-900}))
+  local timeout=${PIKUBE_READY_TIMEOUT:-900}
+  [ "$TEST_MODE" -eq 1 ] && timeout=$TEST_NODE_WAIT
+  local deadline=$((SECONDS + timeout))
   until kube get node "$PIKUBE_NODE" >/dev/null 2>&1; do
     if [ "$SECONDS" -ge "$deadline" ]; then
-      status node FAIL "$PIKUBE_NODE did not register (journalctl -u ${PIKUBE_UNIT:-k3s}.service)"
+      status node FAIL "$PIKUBE_NODE did not register within $timeout s, ${PIKUBE_UNIT:-k3s}.service is $(systemctl is-active "${PIKUBE_UNIT:-k3s}" 2>/dev/null) (journalctl -u ${PIKUBE_UNIT:-k3s}.service)"
       return
     fi
     sleep 5
@@ -177,7 +224,9 @@ wait_for_node() {
 # An agent has no API server to ask; it joins the server on its own (k3s retries until the server answers).
 wait_for_agent() {
   local service=${PIKUBE_SERVICE:-k3s-agent.service}
-  local deadline=$((SECONDS + ${PIKUBE_READY_TIMEOUT:-900}))
+  local timeout=${PIKUBE_READY_TIMEOUT:-900}
+  [ "$TEST_MODE" -eq 1 ] && timeout=$TEST_NODE_WAIT
+  local deadline=$((SECONDS + timeout))
   until systemctl is-active --quiet "$service"; do
     if [ "$SECONDS" -ge "$deadline" ]; then
       status node FAIL "$service is not running (journalctl -u $service)"
@@ -189,8 +238,13 @@ wait_for_agent() {
 }
 
 mkdir -p /var/lib/pikube
+printf '%s %s\n' "$(cat /proc/sys/kernel/random/boot_id)" "$(date -u '+%Y-%m-%dT%H:%M:%SZ')" >>"$RUNS"
 : >"$STATUS"
-status start ok "pikube first boot, profile $PIKUBE_PROFILE, ${PIKUBE_ROLE:-server} $PIKUBE_NODE"
+if [ "$TEST_MODE" -eq 1 ]; then
+  status start ok "pikube first boot, profile $PIKUBE_PROFILE, ${PIKUBE_ROLE:-server} $PIKUBE_NODE, TEST MODE (emulator, node wait $TEST_NODE_WAIT s)"
+else
+  status start ok "pikube first boot, profile $PIKUBE_PROFILE, ${PIKUBE_ROLE:-server} $PIKUBE_NODE"
+fi
 check_architecture
 check_memory_cgroup
 check_swap
@@ -202,6 +256,7 @@ if [ "$PIKUBE_PROFILE" = static ]; then
 else
   build_images
   load_images
+  import_into_containerd
 fi
 if [ "${PIKUBE_ROLE:-server}" = agent ]; then
   wait_for_agent

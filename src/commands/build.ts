@@ -2,6 +2,7 @@ import { basename, extname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { addAcquireFlags } from '../acquire/acquire-flags.ts';
 import { writeImage } from '../acquire/write-image.ts';
+import { bootTestImage } from '../boot-test/print-report.ts';
 import { withBuildOutput } from '../build/build-output.ts';
 import { buildCluster } from '../build/build-cluster.ts';
 import { loadBuild, type BuildFlags, type BuildSession } from '../build/load-build.ts';
@@ -14,10 +15,13 @@ import { mountBackend } from '../image/mount-backend.ts';
 import { runSignal } from '../interrupt.ts';
 import { log } from '../log.ts';
 import { ensureTools } from '../tools/check-tools.ts';
+import { parseMachine } from './boot-test.ts';
 
 interface BuildCommandFlags extends BuildFlags {
   output?: string;
   backend: string;
+  // true, or the machine to emulate.
+  bootTest?: boolean | string;
 }
 
 // `pikube build`: the main job, recipe in; image, OUTPUT.sha256 (and OUTPUT.kubeconfig with Kubernetes) out.
@@ -29,9 +33,12 @@ export function registerBuildCommand(program: Command): void {
     .option('-o, --output <file>', 'the image to write (default: the recipe name with .img); with `cluster:` a folder (default: the recipe name)')
     .option('--base <path>', 'use this base (path, catalog name or URL) instead of the recipe\'s')
     .option('--backend <name>', 'how ext4 is edited: debugfs (no root) or mount (root, kernel driver)', 'debugfs')
-    .option('--registry-mirror <url>', 'pull HOST/REPO:TAG from <url>/HOST/REPO:TAG (overrides the recipe\'s registryMirror)');
+    .option('--registry-mirror <url>', 'pull HOST/REPO:TAG from <url>/HOST/REPO:TAG (overrides the recipe\'s registryMirror)')
+    .option('--boot-test [machine]', 'then boot a copy in QEMU and check its first boot (see pikube boot-test; machine raspi3b, raspi2b or virt)');
   addAcquireFlags(command).action(async (flags: BuildCommandFlags) => {
     const backend = pickBackend(flags.backend);
+    const bootMachine = typeof flags.bootTest === 'string' ? parseMachine(flags.bootTest) : undefined;
+    if (flags.bootTest) await ensureTools('boot-test', { include: [bootMachine === 'raspi2b' ? 'qemu-system-arm' : 'qemu-system-aarch64'] });
     await ensureTools('build', { include: backend.name === 'mount' ? ['losetup', 'mount', 'umount'] : [] });
     const session = await loadBuild(flags);
     if (session.loaded.recipe.cluster) {
@@ -51,6 +58,10 @@ export function registerBuildCommand(program: Command): void {
     log.info(`built ${built.image} (${(built.size / 2 ** 20).toFixed(0)} MiB, sha256 ${built.sha256})`);
     if (built.kubeconfig) log.info(`kubeconfig for this node: ${built.kubeconfig} (kubectl --kubeconfig ${built.kubeconfig} get nodes, once the Pi is up)`);
     process.stdout.write(`${built.image}\n`);
+    if (flags.bootTest) {
+      log.step('boot test');
+      await bootTestImage({ image: built.image, ...(bootMachine ? { machine: bootMachine } : {}), timeoutSeconds: 600, nodeWaitSeconds: 60, signal: runSignal });
+    }
   });
 }
 

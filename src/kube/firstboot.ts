@@ -5,6 +5,17 @@ import type { FileEntry, PlanEntry } from '../plan/types.ts';
 // The first-boot script ships as a static file in overlay/; prepare reads and hashes it like any other input.
 export const FIRSTBOOT_SCRIPT = fileURLToPath(new URL('../../overlay/firstboot/pikube-firstboot.sh', import.meta.url));
 export const FIRSTBOOT_UNIT_PATH = '/etc/systemd/system/pikube-firstboot.service';
+// Installed beside first boot, inert unless `pikube boot-test` boots a copy with pikube.test on the command line.
+export const BOOT_TEST_UNIT_PATH = '/etc/systemd/system/pikube-boot-test.service';
+// Where the first boot and the boot-test unit leave their records in the root partition (read back by boot-test).
+export const FIRSTBOOT_RECORDS = {
+  done: '/var/lib/pikube/firstboot.done',
+  runs: '/var/lib/pikube/firstboot.runs',
+  boots: '/var/lib/pikube/boot-test.boots',
+  journal: '/var/lib/pikube/boot-test-journal.txt',
+} as const;
+// First boot's status file, at the root of the boot partition (readable by putting the card into a laptop).
+export const STATUS_FILE = '/pikube-status.txt';
 
 export interface FirstBootOptions {
   profile: 'k3s' | 'static';
@@ -26,7 +37,8 @@ function text(path: string, body: string, mode: number): FileEntry {
   return { type: 'file', partition: 'root', path, mode, uid: 0, gid: 0, content: { kind: 'text', text: body }, origin: 'pikube first boot' };
 }
 
-// A oneshot unit that runs once (its done-file is its condition), after the cluster runtime, enabled by its link.
+// A oneshot unit that runs once (its done-file is its condition), after the cluster runtime, enabled by its link;
+// beside it the boot-test unit, inert unless `pikube boot-test` put pikube.test on the emulator's kernel command line.
 export function planFirstBoot(options: FirstBootOptions): PlanEntry[] {
   const env = [
     `PIKUBE_PROFILE=${options.profile}`,
@@ -57,11 +69,38 @@ StandardError=journal+console
 [Install]
 WantedBy=multi-user.target
 `;
+  const finish = `#!/bin/sh
+# pikube boot-test only (pikube.test on the kernel command line): records this boot and the journal of first boot,
+# k3s and containerd where boot-test reads them from the copy, then powers the emulated machine off.
+mkdir -p /var/lib/pikube
+echo "$(cat /proc/sys/kernel/random/boot_id) firstboot=$(systemctl show -p Result --value pikube-firstboot.service)" >>${FIRSTBOOT_RECORDS.boots}
+journalctl -b --no-pager -o short-monotonic -u pikube-firstboot.service -u containerd.service -u k3s.service 2>&1 | tail -n 300 >${FIRSTBOOT_RECORDS.journal}
+echo "pikube-boot-test: powering off"
+sync
+systemctl --no-block poweroff
+`;
+  const testUnit = `[Unit]
+Description=pikube boot-test: power off once first boot is over (only when pikube boot-test runs this card in an emulator)
+ConditionKernelCommandLine=pikube.test
+After=pikube-firstboot.service
+
+[Service]
+Type=oneshot
+ExecStart=/usr/local/lib/pikube/boot-test-finish.sh
+StandardOutput=journal+console
+StandardError=journal+console
+
+[Install]
+WantedBy=multi-user.target
+`;
   return [
     { type: 'file', partition: 'root', path: '/usr/local/lib/pikube/firstboot.sh', mode: 0o755, uid: 0, gid: 0,
       content: { kind: 'host', path: options.script.hostPath, size: options.script.size, sha256: options.script.sha256 }, origin: 'pikube first boot' },
     text('/etc/pikube/firstboot.env', env, 0o644),
     text(FIRSTBOOT_UNIT_PATH, unit, 0o644),
     { type: 'symlink', partition: 'root', path: '/etc/systemd/system/multi-user.target.wants/pikube-firstboot.service', target: FIRSTBOOT_UNIT_PATH, uid: 0, gid: 0, origin: 'pikube first boot (enabled)' },
+    text('/usr/local/lib/pikube/boot-test-finish.sh', finish, 0o755),
+    text(BOOT_TEST_UNIT_PATH, testUnit, 0o644),
+    { type: 'symlink', partition: 'root', path: '/etc/systemd/system/multi-user.target.wants/pikube-boot-test.service', target: BOOT_TEST_UNIT_PATH, uid: 0, gid: 0, origin: 'pikube boot-test (inert without pikube.test)' },
   ];
 }

@@ -68,3 +68,9 @@ export async function readFatInfo(volume: FatVolume): Promise<FatInfo> {
   const type = /disk type="(FAT\d+)/.exec(info.stdout)?.[1] ?? 'FAT';
   return { label, freeBytes: Number(free), type };
 }
+
+// Copies one file out of the volume to the host (binary-safe); false when it is not there.
+export async function copyFromFat(volume: FatVolume, path: string, destination: string): Promise<boolean> {
+  const result = await runTool('mcopy', ['-n', '-o', '-i', target(volume), `::${path}`, destination], { env: environment(), okExitCodes: [1] });
+  return result.exitCode === 0;
+}

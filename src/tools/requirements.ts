@@ -14,13 +14,13 @@ export interface Requirement {
 }
 
 export const REQUIREMENTS: readonly Requirement[] = [
-  { tool: 'sfdisk', debian: 'fdisk', homebrew: 'util-linux', versionArgs: ['--version'], versionPattern: /(\d+\.\d+(?:\.\d+)?)/, minVersion: '2.32', commands: ['build', 'plan', 'inspect'] },
-  { tool: 'mcopy', debian: 'mtools', homebrew: 'mtools', versionArgs: ['--version'], versionPattern: /(\d+\.\d+\.\d+)/, minVersion: '4.0.18', commands: ['build', 'plan', 'inspect'] },
+  { tool: 'sfdisk', debian: 'fdisk', homebrew: 'util-linux', versionArgs: ['--version'], versionPattern: /(\d+\.\d+(?:\.\d+)?)/, minVersion: '2.32', commands: ['build', 'plan', 'inspect', 'boot-test'] },
+  { tool: 'mcopy', debian: 'mtools', homebrew: 'mtools', versionArgs: ['--version'], versionPattern: /(\d+\.\d+\.\d+)/, minVersion: '4.0.18', commands: ['build', 'plan', 'inspect', 'boot-test'] },
   { tool: 'mmd', debian: 'mtools', homebrew: 'mtools', versionArgs: ['--version'], versionPattern: /(\d+\.\d+\.\d+)/, commands: ['build'] },
   { tool: 'mdir', debian: 'mtools', homebrew: 'mtools', versionArgs: ['--version'], versionPattern: /(\d+\.\d+\.\d+)/, commands: ['build', 'plan', 'inspect'] },
-  { tool: 'mtype', debian: 'mtools', homebrew: 'mtools', versionArgs: ['--version'], versionPattern: /(\d+\.\d+\.\d+)/, commands: ['build', 'plan', 'inspect'] },
+  { tool: 'mtype', debian: 'mtools', homebrew: 'mtools', versionArgs: ['--version'], versionPattern: /(\d+\.\d+\.\d+)/, commands: ['build', 'plan', 'inspect', 'boot-test'] },
   { tool: 'minfo', debian: 'mtools', homebrew: 'mtools', versionArgs: ['--version'], versionPattern: /(\d+\.\d+\.\d+)/, commands: ['build', 'plan', 'inspect'] },
-  { tool: 'debugfs', debian: 'e2fsprogs', homebrew: 'e2fsprogs', versionArgs: ['-V'], versionPattern: /(\d+\.\d+(?:\.\d+)?)/, minVersion: '1.45.0', commands: ['build', 'plan', 'inspect'] },
+  { tool: 'debugfs', debian: 'e2fsprogs', homebrew: 'e2fsprogs', versionArgs: ['-V'], versionPattern: /(\d+\.\d+(?:\.\d+)?)/, minVersion: '1.45.0', commands: ['build', 'plan', 'inspect', 'boot-test'] },
   { tool: 'dumpe2fs', debian: 'e2fsprogs', homebrew: 'e2fsprogs', versionArgs: ['-V'], versionPattern: /(\d+\.\d+(?:\.\d+)?)/, commands: ['build', 'plan', 'inspect'] },
   { tool: 'e2fsck', debian: 'e2fsprogs', homebrew: 'e2fsprogs', versionArgs: ['-V'], versionPattern: /(\d+\.\d+(?:\.\d+)?)/, commands: ['build'] },
   { tool: 'resize2fs', debian: 'e2fsprogs', homebrew: 'e2fsprogs', versionArgs: [], versionPattern: /resize2fs (\d+\.\d+(?:\.\d+)?)/, commands: ['build'] },
@@ -28,7 +28,7 @@ export const REQUIREMENTS: readonly Requirement[] = [
   { tool: 'losetup', debian: 'mount', homebrew: '(Linux only)', versionArgs: ['--version'], versionPattern: /(\d+\.\d+(?:\.\d+)?)/, commands: ['build'], optional: 'only for --backend mount (root)' },
   { tool: 'mount', debian: 'mount', homebrew: '(Linux only)', versionArgs: ['--version'], versionPattern: /(\d+\.\d+(?:\.\d+)?)/, commands: ['build'], optional: 'only for --backend mount (root)' },
   { tool: 'umount', debian: 'mount', homebrew: '(Linux only)', versionArgs: ['--version'], versionPattern: /(\d+\.\d+(?:\.\d+)?)/, commands: ['build', 'flash'], optional: 'for --backend mount (root), and to unmount a card before flashing' },
-  { tool: 'cp', debian: 'coreutils', homebrew: 'coreutils', versionArgs: ['--version'], versionPattern: /(\d+\.\d+)/, commands: ['build', 'plan'] },
+  { tool: 'cp', debian: 'coreutils', homebrew: 'coreutils', versionArgs: ['--version'], versionPattern: /(\d+\.\d+)/, commands: ['build', 'plan', 'boot-test'] },
   { tool: 'dd', debian: 'coreutils', homebrew: 'coreutils', versionArgs: ['--version'], versionPattern: /(\d+\.\d+)/, commands: ['build'] },
   { tool: 'fallocate', debian: 'util-linux', homebrew: '(Linux only)', versionArgs: ['--version'], versionPattern: /(\d+\.\d+(?:\.\d+)?)/, commands: ['build'], optional: 'only when the root partition must grow' },
   { tool: 'openssl', debian: 'openssl', homebrew: 'openssl', versionArgs: ['version'], versionPattern: /OpenSSL (\d+\.\d+\.\d+)/, minVersion: '1.1.1', commands: ['build', 'plan'] },
@@ -40,6 +40,8 @@ export const REQUIREMENTS: readonly Requirement[] = [
   { tool: 'eject', debian: 'eject', homebrew: '(Linux only)', versionArgs: ['--version'], versionPattern: /(\d+\.\d+(?:\.\d+)?)/, commands: ['flash'], optional: 'ejects the card after flashing when udisksctl is missing' },
   { tool: 'tar', debian: 'tar', homebrew: 'gnu-tar', versionArgs: ['--version'], versionPattern: /(\d+\.\d+(?:\.\d+)?)/, commands: ['build', 'plan'], optional: 'only for the static Kubernetes profile (unpacks containerd and the CNI plugins)' },
   { tool: 'ssh-keygen', debian: 'openssh-client', homebrew: 'openssh', versionArgs: ['-V'], versionPattern: /OpenSSH_(\d+\.\d+)/, commands: ['build'], optional: 'only for `cluster:` recipes (one SSH host key set per card)' },
+  { tool: 'qemu-system-aarch64', debian: 'qemu-system-arm', homebrew: 'qemu', versionArgs: ['--version'], versionPattern: /version (\d+\.\d+(?:\.\d+)?)/, minVersion: '7.0', commands: ['boot-test'], optional: 'boots arm64 images (raspi3b, virt)' },
+  { tool: 'qemu-system-arm', debian: 'qemu-system-arm', homebrew: 'qemu', versionArgs: ['--version'], versionPattern: /version (\d+\.\d+(?:\.\d+)?)/, minVersion: '7.0', commands: ['boot-test'], optional: 'boots armhf images (raspi2b)' },
 ];
 
 // Looks a tool up by the name it is run as.

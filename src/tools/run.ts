@@ -11,12 +11,16 @@ export interface RunOptions {
   cancelSignal?: AbortSignal;
   stdout?: Options['stdout'];
   timeoutMs?: number;
+  // With a timeout: report that the tool was stopped at the deadline (timedOut) instead of throwing.
+  returnOnTimeout?: boolean;
+  stdin?: Options['stdin'];
 }
 
 export interface RunResult {
   stdout: string;
   stderr: string;
   exitCode: number;
+  timedOut?: boolean;
 }
 
 // The single door to external tools: argument arrays only, typed results, a ToolError on failure.
@@ -33,6 +37,7 @@ export async function runTool(file: string, args: readonly string[], options: Ru
       cancelSignal: options.cancelSignal,
       timeout: options.timeoutMs,
       stdout: options.stdout,
+      ...(options.stdin === undefined ? {} : { stdin: options.stdin }),
       encoding: 'utf8',
       maxBuffer: 256 * 1024 * 1024,
     });
@@ -40,6 +45,9 @@ export async function runTool(file: string, args: readonly string[], options: Ru
     throw new ToolError({ command, message: `could not run ${file}: ${(error as Error).message}` }, { cause: error });
   }
   if (options.cancelSignal?.aborted || result.isCanceled) throw new InterruptedError();
+  if (result.timedOut && options.returnOnTimeout) {
+    return { stdout: typeof result.stdout === 'string' ? result.stdout : '', stderr: typeof result.stderr === 'string' ? result.stderr : '', exitCode: -1, timedOut: true };
+  }
   if (result.failed && result.exitCode === undefined) {
     const code = (result as { code?: string }).code;
     if (code === 'ENOENT' || /ENOENT/.test(String(result.message))) throw missingTool(file);

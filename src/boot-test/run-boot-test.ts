@@ -1,0 +1,183 @@
+import { mkdtemp, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { UserError } from '../errors.ts';
+import { readImageFacts, readLayout } from '../image/read-facts.ts';
+import { FIRSTBOOT_RECORDS, FIRSTBOOT_UNIT_PATH, STATUS_FILE } from '../kube/firstboot.ts';
+import { log } from '../log.ts';
+import { copySparse } from '../tools/cp.ts';
+import { readExtText, statExtPaths, type ExtVolume } from '../tools/debugfs.ts';
+import { copyFromFat, copyToFat, readFatFile, type FatVolume } from '../tools/mtools.ts';
+import { bootQemu } from '../tools/qemu.ts';
+import { parseBootConfig } from './boot-config.ts';
+import { readMilestone, type Milestone } from './console-timeline.ts';
+import { pickMachine, type Machine, type MachineName } from './machines.ts';
+import { judgeSteps, parseStatus, type StatusStep } from './status-report.ts';
+import { makeTestCmdline } from './test-cmdline.ts';
+
+// What to boot and how: the flags of `pikube boot-test`.
+export interface BootTestOptions {
+  image: string;
+  machine?: MachineName;
+  timeoutSeconds: number;
+  // Test-mode wait for the node to register, passed to first boot as pikube.test=SECONDS.
+  nodeWaitSeconds: number;
+  kernel?: string;
+  dtb?: string;
+  initrd?: string;
+  // Keep the booted copy here (to boot it again, or look inside); otherwise it is deleted.
+  keepCopy?: string;
+  // Where the console log is kept when the test fails (default IMAGE.boot-test.log).
+  consoleLog?: string;
+  signal?: AbortSignal;
+  // Each timeline event as it happens, with seconds since QEMU started.
+  onMilestone?: (milestone: Milestone, seconds: number) => void;
+}
+
+// What the boot showed, read back from the copy after QEMU exited.
+export interface BootTestResult {
+  passed: boolean;
+  machine: MachineName;
+  seconds: number;
+  timedOut: boolean;
+  // First boot ran during this boot (false on a card whose first boot is already done).
+  ranFirstBoot: boolean;
+  // How often the first-boot script has run on this card, and how many boot tests booted it, over its life.
+  firstBootRuns: number;
+  testBoots: number;
+  steps: StatusStep[];
+  statusText?: string;
+  journal?: string;
+  problems: string[];
+  // The kept console log (failures only).
+  consoleLog?: string;
+}
+
+interface Volumes {
+  fat: FatVolume;
+  ext: ExtVolume;
+}
+
+// Boots a throw-away copy of IMAGE in QEMU with the first-boot test flag, streams the timeline, and judges what
+// first boot recorded; the image itself is only read.
+export async function runBootTest(options: BootTestOptions): Promise<BootTestResult> {
+  const facts = await readImageFacts(options.image);
+  const machine = pickMachine(options.machine, facts.architecture);
+  if (facts.architecture !== machine.architecture) {
+    throw new UserError(`${options.image} holds ${facts.architecture} binaries but ${machine.name} emulates ${machine.architecture}`,
+      `use --machine ${facts.architecture === 'armhf' ? 'raspi2b' : 'raspi3b'} (or virt)`);
+  }
+  const installed = await statExtPaths({ image: options.image, offset: facts.root.start * facts.table.sectorSize }, [FIRSTBOOT_UNIT_PATH]);
+  if (!installed.get(FIRSTBOOT_UNIT_PATH)) {
+    throw new UserError(`${options.image} has no pikube first-boot unit`, 'boot-test checks images built by `pikube build` with `kubernetes:` in the recipe');
+  }
+  const work = await mkdtemp(join(dirname(options.image), `.${basename(options.image)}.boot-test-`));
+  const copy = join(work, 'card.img');
+  const consoleLog = join(work, 'console.log');
+  try {
+    log.step(`copying ${basename(options.image)} (sparse) for ${machine.name}`);
+    await copySparse(options.image, copy, options.signal);
+    if (machine.powerOfTwo) await padToPowerOfTwo(copy);
+    const volumes = await openVolumes(copy);
+    const files = await prepareBoot(copy, volumes, machine, options, work);
+    const before = { runs: await countLines(volumes.ext, FIRSTBOOT_RECORDS.runs), boots: await countLines(volumes.ext, FIRSTBOOT_RECORDS.boots) };
+    log.step(`booting on ${machine.name} (${machine.system}, timeout ${options.timeoutSeconds} s)`);
+    const started = performance.now();
+    const seen = new Set<string>();
+    const exit = await bootQemu({
+      system: machine.system,
+      args: [...machine.args, '-kernel', files.kernel, ...(files.dtb ? ['-dtb', files.dtb] : []), ...(files.initrd ? ['-initrd', files.initrd] : []),
+        '-append', files.cmdline, '-drive', `file=${copy},if=${machine.drive},format=raw`],
+      timeoutMs: options.timeoutSeconds * 1000,
+      consoleLog,
+      onLine: (line) => {
+        const milestone = readMilestone(line);
+        if (!milestone || (milestone.kind !== 'step' && seen.has(milestone.kind))) return;
+        seen.add(milestone.kind);
+        options.onMilestone?.(milestone, (performance.now() - started) / 1000);
+      },
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    const seconds = (performance.now() - started) / 1000;
+    const result = await readOutcome(volumes, machine, before, exit.timedOut, seconds, options.timeoutSeconds);
+    if (!result.passed) {
+      const kept = options.consoleLog ?? `${options.image}.boot-test.log`;
+      await rename(consoleLog, kept).catch(async () => writeFile(kept, ''));
+      result.consoleLog = kept;
+    }
+    if (options.keepCopy) await rename(copy, options.keepCopy);
+    return result;
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+// QEMU's SD model takes only power-of-two sizes; growing the copy with a hole costs no space.
+async function padToPowerOfTwo(path: string): Promise<void> {
+  const { size } = await stat(path);
+  const target = 2 ** Math.ceil(Math.log2(size));
+  if (target !== size) await truncate(path, target);
+}
+
+async function openVolumes(image: string): Promise<Volumes> {
+  const layout = await readLayout(image);
+  const sector = layout.table.sectorSize;
+  return { fat: { image, offset: layout.boot.start * sector }, ext: { image, offset: layout.root.start * sector } };
+}
+
+interface BootFiles {
+  kernel: string;
+  dtb?: string;
+  initrd?: string;
+  cmdline: string;
+}
+
+// The kernel, device tree and initrd the firmware would load (or the flags' files), and the test command line,
+// which is also written into the copy's cmdline.txt so the copy records how it was booted.
+async function prepareBoot(copy: string, volumes: Volumes, machine: Machine, options: BootTestOptions, work: string): Promise<BootFiles> {
+  const config = parseBootConfig((await readFatFile(volumes.fat, '/config.txt')) ?? '', machine.sections);
+  const fromCard = async (names: readonly string[], what: string, flag: string): Promise<string> => {
+    for (const name of names) {
+      const target = join(work, name.replace(/[^A-Za-z0-9._-]/g, '_'));
+      if (await copyFromFat(volumes.fat, `/${name}`, target)) return target;
+    }
+    throw new UserError(`the boot partition has no ${what} for ${machine.name} (looked for ${names.join(', ')})`, `pass ${flag} FILE, or pick another --machine`);
+  };
+  const kernel = options.kernel ?? await fromCard([...(config.kernel ? [config.kernel] : []), ...machine.kernels], 'kernel', '--kernel');
+  const dtb = options.dtb ?? (machine.deviceTrees.length > 0
+    ? await fromCard([...(config.deviceTree ? [config.deviceTree] : []), ...machine.deviceTrees], 'device tree', '--dtb') : undefined);
+  const initrdName = config.initramfs ?? (config.autoInitramfs ? machine.autoInitramfs : undefined);
+  const initrd = options.initrd ?? (initrdName ? await fromCard([initrdName], `initramfs ${initrdName} (named by config.txt)`, '--initrd') : undefined);
+  const cmdlineText = await readFatFile(volumes.fat, '/cmdline.txt');
+  if (cmdlineText === undefined) throw new UserError('the boot partition has no cmdline.txt', 'boot-test boots Raspberry Pi style images, whose kernel command line is cmdline.txt');
+  const cmdline = makeTestCmdline(cmdlineText, machine, options.nodeWaitSeconds);
+  const file = join(work, 'cmdline.txt');
+  await writeFile(file, `${cmdline}\n`);
+  await copyToFat(volumes.fat, file, '/cmdline.txt');
+  return { kernel, ...(dtb ? { dtb } : {}), ...(initrd ? { initrd } : {}), cmdline };
+}
+
+async function countLines(volume: ExtVolume, path: string): Promise<number> {
+  const text = await readExtText(volume, path);
+  return text === undefined ? 0 : text.split('\n').filter((line) => line.trim()).length;
+}
+
+// Reads what first boot left in the copy and judges it.
+async function readOutcome(volumes: Volumes, machine: Machine, before: { runs: number; boots: number }, timedOut: boolean, seconds: number, timeoutSeconds: number): Promise<BootTestResult> {
+  const [statusText, journal, runs, boots] = await Promise.all([
+    readFatFile(volumes.fat, STATUS_FILE), readExtText(volumes.ext, FIRSTBOOT_RECORDS.journal),
+    countLines(volumes.ext, FIRSTBOOT_RECORDS.runs), countLines(volumes.ext, FIRSTBOOT_RECORDS.boots),
+  ]);
+  const steps = parseStatus(statusText ?? '');
+  const ranFirstBoot = runs > before.runs;
+  const problems: string[] = [];
+  if (timedOut) problems.push(`the machine did not power off within ${timeoutSeconds} s`);
+  else if (boots <= before.boots) problems.push('the machine stopped before pikube-boot-test.service ran: the kernel, initrd or systemd did not get that far');
+  if (runs - before.runs > 1) problems.push(`first boot ran ${runs - before.runs} times in one boot`);
+  if (statusText === undefined) problems.push(`first boot left no ${STATUS_FILE.slice(1)} on the boot partition`);
+  else if (!ranFirstBoot && before.runs === 0) problems.push('the first-boot script never started');
+  if (statusText !== undefined) problems.push(...judgeSteps(steps));
+  return {
+    passed: problems.length === 0, machine: machine.name, seconds, timedOut, ranFirstBoot, firstBootRuns: runs, testBoots: boots, steps,
+    ...(statusText === undefined ? {} : { statusText }), ...(journal === undefined ? {} : { journal }), problems,
+  };
+}

@@ -1,0 +1,62 @@
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { bootTestImage } from '../boot-test/print-report.ts';
+import { MACHINE_NAMES, type MachineName } from '../boot-test/machines.ts';
+import { UserError } from '../errors.ts';
+import { runSignal } from '../interrupt.ts';
+import { ensureTools } from '../tools/check-tools.ts';
+
+interface BootTestFlags {
+  machine?: string;
+  timeout: string;
+  nodeWait: string;
+  kernel?: string;
+  dtb?: string;
+  initrd?: string;
+  keepCopy?: string;
+  log?: string;
+}
+
+// `pikube boot-test IMAGE`: boots a copy of a built image in QEMU and reports what its first boot did.
+export function registerBootTestCommand(program: Command): void {
+  program
+    .command('boot-test')
+    .description('boot a throw-away copy of IMAGE in QEMU and report what first boot did (exit 0 only if every step an emulator can prove passed)')
+    .argument('<image>', 'an image made by pikube build')
+    .option('--machine <name>', `emulated machine: ${MACHINE_NAMES.join(', ')} (default raspi3b for arm64, raspi2b for armhf)`)
+    .option('--timeout <seconds>', 'hard limit for the whole boot', '600')
+    .option('--node-wait <seconds>', 'how long first boot waits for the k3s node in test mode', '60')
+    .option('--kernel <file>', 'kernel instead of the boot partition\'s kernel8.img / kernel7.img')
+    .option('--dtb <file>', 'device tree instead of the boot partition\'s Pi 3 / Pi 2 tree')
+    .option('--initrd <file>', 'initrd instead of the one config.txt names')
+    .option('--keep-copy <file>', 'keep the booted copy here (to boot it again or look inside)')
+    .option('--log <file>', 'where the console log is kept on failure (default IMAGE.boot-test.log)')
+    .action(async (image: string, flags: BootTestFlags) => {
+      const machine = parseMachine(flags.machine);
+      await ensureTools('boot-test', { include: [machine === 'raspi2b' ? 'qemu-system-arm' : 'qemu-system-aarch64'] });
+      await bootTestImage({
+        image: resolve(image),
+        ...(machine ? { machine } : {}),
+        timeoutSeconds: parseSeconds(flags.timeout, '--timeout'),
+        nodeWaitSeconds: parseSeconds(flags.nodeWait, '--node-wait'),
+        ...(flags.kernel ? { kernel: resolve(flags.kernel) } : {}),
+        ...(flags.dtb ? { dtb: resolve(flags.dtb) } : {}),
+        ...(flags.initrd ? { initrd: resolve(flags.initrd) } : {}),
+        ...(flags.keepCopy ? { keepCopy: resolve(flags.keepCopy) } : {}),
+        ...(flags.log ? { consoleLog: resolve(flags.log) } : {}),
+        signal: runSignal,
+      });
+    });
+}
+
+// Checks a --machine value; undefined means "pick by the image's architecture".
+export function parseMachine(name: string | undefined): MachineName | undefined {
+  if (name === undefined) return undefined;
+  if (!(MACHINE_NAMES as readonly string[]).includes(name)) throw new UserError(`unknown machine "${name}"`, `use --machine ${MACHINE_NAMES.join(', ')}`);
+  return name as MachineName;
+}
+
+function parseSeconds(value: string, flag: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new UserError(`${flag} must be a whole number of seconds, got "${value}"`, `for example ${flag} 300`);
+  return Number(value);
+}
