@@ -20,6 +20,14 @@ export function addAcquireFlags(command: Command): Command {
     .option('--allow-http', 'allow plain http to hosts other than 127.0.0.1/localhost');
 }
 
+// The flags `build` and `plan` share: which recipe, which base, and how to download what they need.
+export function addRecipeFlags(command: Command): Command {
+  return addAcquireFlags(command
+    .option('-c, --config <file>', 'the recipe', 'pikube.yaml')
+    .option('--base <path>', 'use this base (path, catalog name or URL) instead of the recipe\'s')
+    .option('--registry-mirror <url>', 'pull HOST/REPO:TAG from <url>/HOST/REPO:TAG (overrides the recipe\'s registryMirror)'));
+}
+
 // Flags (which win) and the recipe's `mirror:` turned into the options fetchArtifact and acquireBase take.
 export function acquireOptionsFromFlags(flags: AcquireFlags, recipe: { mirror?: string } = {}): AcquireOptions {
   return {

@@ -1,6 +1,6 @@
 import { basename, extname, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { addAcquireFlags } from '../acquire/acquire-flags.ts';
+import { addRecipeFlags } from '../acquire/acquire-flags.ts';
 import { writeImage } from '../acquire/write-image.ts';
 import { bootTestImage } from '../boot-test/print-report.ts';
 import { withBuildOutput } from '../build/build-output.ts';
@@ -29,13 +29,10 @@ export function registerBuildCommand(program: Command): void {
   const command = program
     .command('build')
     .description('build an image from the recipe: the base with every planned file written into its partitions')
-    .option('-c, --config <file>', 'the recipe', 'pikube.yaml')
     .option('-o, --output <file>', 'the image to write (default: the recipe name with .img); with `cluster:` a folder (default: the recipe name)')
-    .option('--base <path>', 'use this base (path, catalog name or URL) instead of the recipe\'s')
     .option('--backend <name>', 'how ext4 is edited: debugfs (no root) or mount (root, kernel driver)', 'debugfs')
-    .option('--registry-mirror <url>', 'pull HOST/REPO:TAG from <url>/HOST/REPO:TAG (overrides the recipe\'s registryMirror)')
     .option('--boot-test [machine]', 'then boot a copy in QEMU and check its first boot (see pikube boot-test; machine raspi3b, raspi2b or virt)');
-  addAcquireFlags(command).action(async (flags: BuildCommandFlags) => {
+  addRecipeFlags(command).action(async (flags: BuildCommandFlags) => {
     const backend = pickBackend(flags.backend);
     const bootMachine = typeof flags.bootTest === 'string' ? parseMachine(flags.bootTest) : undefined;
     if (flags.bootTest) await ensureTools('boot-test', { include: [bootMachine === 'raspi2b' ? 'qemu-system-arm' : 'qemu-system-aarch64'] });

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { addAcquireFlags } from '../acquire/acquire-flags.ts';
+import { addRecipeFlags } from '../acquire/acquire-flags.ts';
 import { detectImageFormat } from '../acquire/image-format.ts';
 import { writeImage } from '../acquire/write-image.ts';
 import { loadBuild, type BuildFlags } from '../build/load-build.ts';
@@ -17,11 +17,8 @@ export function registerPlanCommand(program: Command): void {
   const command = program
     .command('plan')
     .description('show every file, folder, symlink and partition change a build would make, without writing anything')
-    .option('-c, --config <file>', 'the recipe', 'pikube.yaml')
-    .option('--base <path>', 'use this base (path, catalog name or URL) instead of the recipe\'s')
-    .option('--registry-mirror <url>', 'pull HOST/REPO:TAG from <url>/HOST/REPO:TAG')
     .option('--json', 'print the plan as JSON');
-  addAcquireFlags(command).action(async (flags: BuildFlags & { json?: boolean }) => {
+  addRecipeFlags(command).action(async (flags: BuildFlags & { json?: boolean }) => {
     await ensureTools('plan');
     const session = await loadBuild(flags);
     await session.base;
