@@ -39,6 +39,7 @@ export function registerBuildCommand(program: Command): void {
     await ensureTools('build', { include: backend.name === 'mount' ? ['losetup', 'mount', 'umount'] : [] });
     const session = await loadBuild(flags);
     if (session.loaded.recipe.cluster) {
+      if (flags.bootTest) throw new UserError('--boot-test boots one image, and a cluster build makes several', 'build the cluster, then run `pikube boot-test DIR/HOSTNAME.img` for the card you want to check');
       await ensureTools('build', { include: ['ssh-keygen'] });
       await buildClusterCommand(session, flags, backend);
       return;
