@@ -1,5 +1,6 @@
 import ProgressBar from 'progress';
 import { isInteractive, log } from '../log.ts';
+import { formatBytes } from '../format-bytes.ts';
 
 // Reports a transfer: a bar with size, rate and ETA at a terminal, a plain line every few seconds elsewhere.
 export interface ProgressReport {
@@ -49,14 +50,3 @@ export function startProgress(label: string, options: { intervalMs?: number } = 
   };
 }
 
-// 1536 -> "1.5 KiB": sizes for people.
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return `${unit === 0 ? value.toFixed(0) : value.toFixed(1)} ${units[unit]}`;
-}

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { resolveCacheDir } from '../acquire/cache-dir.ts';
 import { listCache, pruneCache } from '../acquire/cache-maintenance.ts';
 import { parseAge } from '../acquire/parse-age.ts';
-import { formatBytes } from '../acquire/progress-report.ts';
+import { formatBytes } from '../format-bytes.ts';
 import { UserError } from '../errors.ts';
 import { log } from '../log.ts';
 import { formatTable } from './doctor.ts';

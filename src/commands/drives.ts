@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { formatBytes } from '../flash/flash-target.ts';
+import { formatDriveBytes } from '../flash/flash-target.ts';
 import { listDrives } from '../flash/list-drives.ts';
 import { formatTable } from './doctor.ts';
 
@@ -18,7 +18,7 @@ export function registerDrivesCommand(program: Command): void {
         return;
       }
       const rows = [['DEVICE', 'SIZE', 'MODEL', 'BUS', 'REMOVABLE', 'SYSTEM', 'MOUNTPOINTS'], ...drives.map((d) => [
-        d.device, formatBytes(d.size), d.model || '-', d.bus, d.removable ? 'yes' : 'no', d.system ? 'yes' : 'no', d.mountpoints.join(',') || '-',
+        d.device, formatDriveBytes(d.size), d.model || '-', d.bus, d.removable ? 'yes' : 'no', d.system ? 'yes' : 'no', d.mountpoints.join(',') || '-',
       ])];
       process.stdout.write(formatTable(rows));
     });

@@ -7,7 +7,8 @@ import { runSignal } from '../interrupt.ts';
 import { log } from '../log.ts';
 import { writeImageTarball } from '../registry/image-tarball.ts';
 import { parsePlatform } from '../registry/platform.ts';
-import { formatBytes, pullImage } from '../registry/pull-image.ts';
+import { formatBytes } from '../format-bytes.ts';
+import { pullImage } from '../registry/pull-image.ts';
 
 interface PullCommandOptions {
   platform: string;

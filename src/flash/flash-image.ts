@@ -7,7 +7,7 @@ import { powerOffDrive } from '../tools/udisksctl.ts';
 import { unmount } from '../tools/umount.ts';
 import { canAsk, terminalAsker, type Asker } from './ask-user.ts';
 import { countMappedBytes, readBlockMap } from './block-map.ts';
-import { checkTarget, checkWriteAccess, describeTarget, formatBytes, type FlashTarget } from './flash-target.ts';
+import { checkTarget, checkWriteAccess, describeTarget, formatDriveBytes, type FlashTarget } from './flash-target.ts';
 import { readImageSize } from './image-source.ts';
 import { findCardCandidates, listDrives, type ListDriveFunction } from './list-drives.ts';
 import { createProgressReporter } from './progress-reporter.ts';
@@ -56,7 +56,7 @@ export async function flashImage(options: FlashOptions): Promise<FlashSummary> {
   await checkWriteAccess(target, options.argv ?? ['flash', options.imagePath, '--device', target.device]);
   if (target.kind === 'block' && !options.yes) {
     if (!interactive) throw new UserError(`about to overwrite ${target.device}: nobody is at a terminal to confirm`, 'add --yes to confirm');
-    const question = `Write ${options.imagePath}${imageSize ? ` (${formatBytes(imageSize)})` : ''} to ${describeDrive(target)}? Everything on it will be lost.`;
+    const question = `Write ${options.imagePath}${imageSize ? ` (${formatDriveBytes(imageSize)})` : ''} to ${describeDrive(target)}? Everything on it will be lost.`;
     if (!(await asker.confirm(question))) throw new UserError('nothing was written: not confirmed', 'answer y to write, or pass --yes');
   }
   for (const mountpoint of target.mountpoints.toSorted((a, b) => b.length - a.length)) {
@@ -64,7 +64,7 @@ export async function flashImage(options: FlashOptions): Promise<FlashSummary> {
     await unmount(mountpoint);
   }
 
-  log.step(`writing ${options.imagePath} to ${target.device}${map ? ` using ${bmapPath} (${formatBytes(countMappedBytes(map))} mapped)` : ' (no block map: every byte)'}`);
+  log.step(`writing ${options.imagePath} to ${target.device}${map ? ` using ${bmapPath} (${formatDriveBytes(countMappedBytes(map))} mapped)` : ' (no block map: every byte)'}`);
   const started = performance.now();
   let result: WriteResult;
   try {
@@ -79,7 +79,7 @@ export async function flashImage(options: FlashOptions): Promise<FlashSummary> {
     throw error;
   }
   const seconds = (performance.now() - started) / 1000;
-  log.step(`wrote ${formatBytes(result.bytesWritten)} in ${seconds.toFixed(1)} s${result.verified ? ', read back and verified' : ' (not verified: --no-verify)'}`);
+  log.step(`wrote ${formatDriveBytes(result.bytesWritten)} in ${seconds.toFixed(1)} s${result.verified ? ', read back and verified' : ' (not verified: --no-verify)'}`);
   if (target.kind === 'block' && !target.loop && options.powerOff !== false) await powerOff(target.device);
   return { ...result, device: target.device, bmapPath, seconds };
 }
@@ -116,7 +116,7 @@ async function chooseCard(drives: Awaited<ReturnType<typeof listDrives>>, asker:
 }
 
 function describeDrive(drive: { device: string; model: string; size: number; bus: string }): string {
-  return `${drive.device} (${drive.model || 'unknown model'}, ${formatBytes(drive.size)}, ${drive.bus})`;
+  return `${drive.device} (${drive.model || 'unknown model'}, ${formatDriveBytes(drive.size)}, ${drive.bus})`;
 }
 
 // Powers the reader off so the card can be pulled; where no tool can, the card is synced and safe to remove anyway.

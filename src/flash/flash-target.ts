@@ -3,6 +3,7 @@ import { access, realpath, stat } from 'node:fs/promises';
 import { UserError } from '../errors.ts';
 import { describeBlockDevice } from '../tools/lsblk.ts';
 import type { DriveInfo } from './list-drives.ts';
+import { formatBytes } from '../format-bytes.ts';
 
 export interface FlashTarget extends DriveInfo {
   kind: 'block' | 'file';
@@ -42,11 +43,11 @@ export function checkTarget(target: FlashTarget, imageSize: number | undefined, 
   }
   if (target.readOnly) throw new UserError(`${target.device} is read-only`, 'check the lock switch on the SD card or its adapter');
   if (!target.removable && !options.allowNonRemovable) {
-    throw new UserError(`${target.device} (${target.model}, ${formatBytes(target.size)}) is not a removable drive`,
+    throw new UserError(`${target.device} (${target.model}, ${formatDriveBytes(target.size)}) is not a removable drive`,
       'if this really is the card to overwrite (some readers report cards as fixed), add --allow-non-removable');
   }
   if (imageSize !== undefined && imageSize > target.size) {
-    throw new UserError(`the image (${formatBytes(imageSize)}) does not fit on ${target.device} (${formatBytes(target.size)})`, 'use a larger card');
+    throw new UserError(`the image (${formatDriveBytes(imageSize)}) does not fit on ${target.device} (${formatDriveBytes(target.size)})`, 'use a larger card');
   }
 }
 
@@ -58,14 +59,8 @@ export async function checkWriteAccess(target: FlashTarget, argv: readonly strin
   throw new UserError(`writing to ${target.device} needs root`, `run it with sudo: sudo ${['pikube', ...argv].join(' ')}`);
 }
 
-// Sizes for people: decimal units, as card vendors label them.
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
+
+// Drive sizes in decimal units, as card vendors label them.
+export function formatDriveBytes(bytes: number): string {
+  return formatBytes(bytes, 'decimal');
 }

@@ -3,6 +3,7 @@ import { open, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { log } from '../log.ts';
 import { listFileExtents } from '../tools/filefrag.ts';
 import type { BlockMap, MappedRange } from './block-map.ts';
+import { formatBytes } from '../format-bytes.ts';
 
 const BLOCK_SIZE = 4096;
 const READ_SIZE = 4 * 1024 * 1024;
@@ -75,7 +76,7 @@ export function formatBmap(map: BlockMap): string {
     '     is unallocated. Each range carries the checksum of its bytes. -->',
     '',
     '<bmap version="2.0">',
-    `    <!-- Image size in bytes: ${formatSize(map.imageSize)} -->`,
+    `    <!-- Image size in bytes: ${formatBytes(map.imageSize)} -->`,
     `    <ImageSize> ${map.imageSize} </ImageSize>`,
     '',
     '    <!-- Size of a block in bytes -->',
@@ -84,7 +85,7 @@ export function formatBmap(map: BlockMap): string {
     '    <!-- Count of blocks in the image file -->',
     `    <BlocksCount> ${blocksCount} </BlocksCount>`,
     '',
-    `    <!-- Count of mapped blocks: ${formatSize(mappedBlocks * map.blockSize)} or ${percent.toFixed(1)}% -->`,
+    `    <!-- Count of mapped blocks: ${formatBytes(mappedBlocks * map.blockSize)} or ${percent.toFixed(1)}% -->`,
     `    <MappedBlocksCount> ${mappedBlocks} </MappedBlocksCount>`,
     '',
     '    <!-- Type of checksum used in this file -->',
@@ -108,12 +109,3 @@ export function formatBmap(map: BlockMap): string {
   return text.replace(zeros, createHash(map.checksumType).update(text).digest('hex'));
 }
 
-function formatSize(bytes: number): string {
-  if (bytes < 512) return `${bytes} bytes`;
-  let size = bytes;
-  for (const unit of ['KiB', 'MiB', 'GiB', 'TiB']) {
-    size /= 1024;
-    if (size < 1024) return `${size.toFixed(1)} ${unit}`;
-  }
-  return `${size.toFixed(1)} EiB`;
-}

@@ -3,6 +3,7 @@ import { BUILD_RECORD_PATH } from '../plan/build-record.ts';
 import type { ImageFacts } from '../plan/types.ts';
 import { readExtText } from '../tools/debugfs.ts';
 import { readImageFacts } from './read-facts.ts';
+import { formatMiB } from '../format-bytes.ts';
 
 export interface Inspection {
   facts: ImageFacts;
@@ -24,16 +25,15 @@ export async function inspectImage(image: string): Promise<Inspection> {
 
 // The report `pikube inspect` prints for people.
 export function formatInspection({ facts, buildRecord }: Inspection): string {
-  const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
   const sector = facts.table.sectorSize;
   const lines = [
-    `image: ${facts.path} (${mib(facts.size)})`,
+    `image: ${facts.path} (${formatMiB(facts.size)})`,
     `partition table: ${facts.table.label === 'dos' ? 'MBR' : 'GPT'}, disk id ${facts.table.id}, ${sector}-byte sectors`,
   ];
   for (const p of facts.table.partitions) {
-    const role = p.number === facts.boot.number ? `boot  FAT   label "${facts.boot.label}", ${mib(facts.boot.freeBytes)} free`
-      : p.number === facts.root.number ? `root  ext4  label "${facts.root.label}", ${mib(facts.root.freeBytes)} free` : '';
-    lines.push(`  #${p.number}  start ${p.start}  ${mib(p.size * sector).padStart(12)}  type ${p.type}  PARTUUID ${p.partuuid}  ${role}`);
+    const role = p.number === facts.boot.number ? `boot  FAT   label "${facts.boot.label}", ${formatMiB(facts.boot.freeBytes)} free`
+      : p.number === facts.root.number ? `root  ext4  label "${facts.root.label}", ${formatMiB(facts.root.freeBytes)} free` : '';
+    lines.push(`  #${p.number}  start ${p.start}  ${formatMiB(p.size * sector).padStart(12)}  type ${p.type}  PARTUUID ${p.partuuid}  ${role}`);
   }
   lines.push(`os: ${facts.osRelease.PRETTY_NAME ?? 'unknown (no os-release)'}`);
   lines.push(`architecture: ${facts.architecture}`);

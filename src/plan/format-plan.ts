@@ -1,11 +1,12 @@
 import type { Plan, PlanEntry } from './types.ts';
+import { formatMiB } from '../format-bytes.ts';
 
 // The human-readable plan: one line per entry, grouped by partition, with where each entry came from.
 export function formatPlan(plan: Plan): string {
   const lines = [
     `base: ${plan.base.path} (${plan.base.label === 'dos' ? 'MBR' : 'GPT'}, disk id ${plan.base.diskId}, ${plan.base.architecture})`,
-    `growth: ${plan.growth ? `partition ${plan.growth.partition} ${mib(plan.growth.fromBytes)} -> ${mib(plan.growth.toBytes)}, image ${mib(plan.growth.imageBytes)} (${plan.growth.reason})` : 'none needed'}`,
-    `payload: boot ${mib(plan.payloadBytes.boot)}, root ${mib(plan.payloadBytes.root)}`,
+    `growth: ${plan.growth ? `partition ${plan.growth.partition} ${formatMiB(plan.growth.fromBytes)} -> ${formatMiB(plan.growth.toBytes)}, image ${formatMiB(plan.growth.imageBytes)} (${plan.growth.reason})` : 'none needed'}`,
+    `payload: boot ${formatMiB(plan.payloadBytes.boot)}, root ${formatMiB(plan.payloadBytes.root)}`,
   ];
   for (const partition of ['boot', 'root'] as const) {
     const entries = plan.entries.filter((e) => e.partition === partition);
@@ -31,6 +32,3 @@ function formatEntry(entry: PlanEntry): string {
   }
 }
 
-function mib(bytes: number): string {
-  return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
-}

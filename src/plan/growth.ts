@@ -1,5 +1,6 @@
 import { UserError } from '../errors.ts';
 import type { Growth, ImageFacts, PlanEntry } from './types.ts';
+import { formatMiB } from '../format-bytes.ts';
 
 const MiB = 1024 * 1024;
 
@@ -42,6 +43,3 @@ export function planGrowth(entries: readonly PlanEntry[], facts: ImageFacts): { 
   };
 }
 
-export function formatMiB(bytes: number): string {
-  return `${(bytes / MiB).toFixed(1)} MiB`;
-}

@@ -9,6 +9,7 @@ import { mapWithLimit } from './map-limit.ts';
 import { formatPlatform, normalizePlatform, parsePlatform, type Platform } from './platform.ts';
 import { readRefRecord, writeRefRecord } from './ref-index.ts';
 import { RegistryClient, shortDigest } from './registry-client.ts';
+import { formatBytes } from '../format-bytes.ts';
 
 // How pullImage finds and keeps images.
 export interface PullOptions {
@@ -135,15 +136,3 @@ async function loadCachedImage(reference: ImageReference, platform: Platform, ca
   };
 }
 
-// 1.5 MiB style sizes for progress lines.
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return `${value.toFixed(1)} ${units[unit]}`;
-}

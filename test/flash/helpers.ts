@@ -78,7 +78,7 @@ export async function checkFilesystems(t: ExecutionContext, target: string, imag
   await writeFile(fat, await readBytes(target, FAT_START, FAT_SIZE));
   const fsckFat = await execa('fsck.fat', ['-n', fat], { reject: false, all: true });
   t.is(fsckFat.exitCode, 0, fsckFat.all);
-  const copied = await execa('mtype', ['-i', fat, '::/boot.bin'], { encoding: 'buffer' });
+  const copied = await execa('mtype', ['-i', fat, '::/boot.bin'], { encoding: 'buffer', stripFinalNewline: false });
   t.true(Buffer.from(copied.stdout).equals(image.fatFile), 'the FAT file reads back equal');
   const ext = path.join(dir, `ext-${Date.now()}.img`);
   await writeFile(ext, await readBytes(target, EXT_START, image.size - EXT_START));
