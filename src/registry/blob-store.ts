@@ -3,6 +3,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ToolError } from '../errors.ts';
+import { blobPath as cachedBlobPath } from '../acquire/cache-store.ts';
 
 // The shared content-addressed cache: <cacheDir>/blobs/sha256/<hex>, written only after the bytes match the digest.
 export interface BlobStore {
@@ -18,9 +19,9 @@ export function digestHex(digest: string): string {
   return match[1];
 }
 
-// Where a verified blob lives.
+// Where a verified blob lives: the download cache's own content-addressed layout, so both share blobs.
 export function blobPath(cacheDir: string, digest: string): string {
-  return join(cacheDir, 'blobs', 'sha256', digestHex(digest));
+  return cachedBlobPath(cacheDir, digestHex(digest));
 }
 
 // Where an unfinished download waits to be resumed; same filesystem as the blobs so the final rename is atomic.
