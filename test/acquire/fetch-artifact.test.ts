@@ -206,7 +206,13 @@ test('Ctrl-C (the run signal) stops a download, releases the lock and keeps the 
   });
   const controller = new AbortController();
   const pending = fetchArtifact(`${fixture.base}/img.zip`, { sha256: digest }, { ...options, signal: controller.signal });
-  setTimeout(() => controller.abort(new InterruptedError()), 300);
+  // Ctrl-C once everything the server sent is on disk, however slowly this machine gets there.
+  const partialSize = async () => {
+    const names = await cacheFiles(options.cacheDir, 'partial').catch(() => []);
+    return names[0] ? (await stat(path.join(options.cacheDir, 'partial', names[0])).catch(() => undefined))?.size ?? 0 : 0;
+  };
+  for (let waited = 0; waited < 20_000 && (await partialSize()) < 500_000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+  controller.abort(new InterruptedError());
   await t.throwsAsync(pending, { instanceOf: InterruptedError });
   t.deepEqual(await cacheFiles(options.cacheDir, 'locks'), []);
   const partials = await cacheFiles(options.cacheDir, 'partial');
