@@ -1,7 +1,10 @@
+import { setMaxListeners } from 'node:events';
 import process from 'node:process';
 import { InterruptedError } from './errors.ts';
 
 const controller = new AbortController();
+// Many tools run at once under this one signal (a cluster makes every card's keys in parallel): not a leak.
+setMaxListeners(100, controller.signal);
 
 // One signal for the whole run: Ctrl-C aborts it, long operations pass it on, cleanup still runs.
 export const runSignal: AbortSignal = controller.signal;

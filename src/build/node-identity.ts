@@ -4,25 +4,29 @@ import { hashFile } from '../acquire/hash-file.ts';
 import type { FileEntry, PlanEntry } from '../plan/types.ts';
 import { generateSshHostKey } from '../tools/ssh-keygen.ts';
 
-const KEY_TYPES = ['ed25519', 'ecdsa', 'rsa'] as const;
-
-// What makes a card itself rather than a clone: an empty machine id (systemd makes a new one at first boot) and
-// SSH host keys made for this card alone on the host, so no two cards of a cluster share either.
-export async function planNodeIdentity(hostname: string, keyDir: string, signal?: AbortSignal): Promise<PlanEntry[]> {
+// SSH host key pairs made on the host for one card alone (private 0600, public 0644), as plan entries.
+export async function makeHostKeys(hostname: string, keyDir: string, types: ReadonlyArray<'ed25519' | 'ecdsa' | 'rsa'>, signal?: AbortSignal): Promise<FileEntry[]> {
   await mkdir(keyDir, { recursive: true, mode: 0o700 });
   const origin = `cluster node ${hostname} identity`;
-  const keys = await Promise.all(KEY_TYPES.map(async (type): Promise<FileEntry[]> => {
+  const keys = await Promise.all(types.map(async (type): Promise<FileEntry[]> => {
     const path = join(keyDir, `ssh_host_${type}_key`);
     await generateSshHostKey(type, path, `root@${hostname}`, signal);
-    return Promise.all([[path, 0o600], [`${path}.pub`, 0o644]].map(async ([file, mode]) => {
-      const { sha256, size } = await hashFile(file as string, signal);
-      const name = (file as string).slice(keyDir.length + 1);
-      return { type: 'file', partition: 'root', path: `/etc/ssh/${name}`, mode: mode as number, uid: 0, gid: 0, content: { kind: 'host', path: file as string, size, sha256 }, origin };
+    return Promise.all(([[path, 0o600], [`${path}.pub`, 0o644]] as const).map(async ([file, mode]) => {
+      const { sha256, size } = await hashFile(file, signal);
+      const name = file.slice(keyDir.length + 1);
+      return { type: 'file', partition: 'root', path: `/etc/ssh/${name}`, mode, uid: 0, gid: 0, content: { kind: 'host', path: file, size, sha256 }, origin };
     }));
   }));
+  return keys.flat();
+}
+
+// What makes a card itself rather than a clone: an empty machine id (systemd makes a new one at first boot) and
+// its own SSH host keys, so no two cards of a cluster share either.
+export function planNodeIdentity(hostname: string, hostKeys: readonly FileEntry[]): PlanEntry[] {
+  const origin = `cluster node ${hostname} identity`;
   return [
     { type: 'file', partition: 'root', path: '/etc/machine-id', mode: 0o444, uid: 0, gid: 0, content: { kind: 'text', text: '' }, origin: `${origin} (made at first boot)` },
     { type: 'symlink', partition: 'root', path: '/var/lib/dbus/machine-id', target: '/etc/machine-id', uid: 0, gid: 0, origin },
-    ...keys.flat(),
+    ...hostKeys,
   ];
 }

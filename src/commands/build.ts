@@ -8,6 +8,7 @@ import { buildCluster } from '../build/build-cluster.ts';
 import { loadBuild, type BuildFlags, type BuildSession } from '../build/load-build.ts';
 import { planBuild } from '../build/plan-build.ts';
 import { UserError } from '../errors.ts';
+import { formatBytes } from '../format-bytes.ts';
 import { applyPlan } from '../image/apply-plan.ts';
 import type { ExtBackend } from '../image/backend.ts';
 import { debugfsBackend } from '../image/debugfs-backend.ts';
@@ -68,7 +69,7 @@ async function buildClusterCommand(session: BuildSession, flags: BuildCommandFla
   const output = resolve(flags.output ?? basename(flags.config, extname(flags.config)));
   if (output === session.archivePath) throw new UserError('the output is the base image itself', 'choose another -o DIR: pikube never edits its base in place');
   const built = await buildCluster(session, output, backend, runSignal);
-  for (const node of built.nodes) log.info(`built ${node.image} for ${node.hostname} (${node.role}, ${(node.size / 2 ** 20).toFixed(0)} MiB, sha256 ${node.sha256})`);
+  for (const node of built.nodes) log.info(`built ${node.image} for ${node.hostname} (${node.role}, ${formatBytes(node.size)}, ${formatBytes(node.mappedBytes)} to write, block map ${node.bmap})`);
   log.info(`kubeconfig for the cluster: ${built.kubeconfig} (kubectl --kubeconfig ${built.kubeconfig} get nodes, once the server is up)`);
   log.info(`flash the cards in order: sudo pikube flash --cluster ${built.dir}`);
   process.stdout.write(`${built.dir}\n`);

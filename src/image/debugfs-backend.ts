@@ -35,7 +35,7 @@ export const debugfsBackend: ExtBackend = {
 
   async write(target, planned, hostPathOf) {
     const volume = { image: target.image, offset: target.offset };
-    const resolved = await resolveParentLinks(volume, planned.map((e) => e.path));
+    const { resolved, stats } = await resolveParentLinks(volume, planned.map((e) => e.path));
     const byPath = new Map<string, [PlanEntry, PlanEntry]>();
     for (const entry of planned) {
       const path = resolved.get(entry.path) ?? entry.path;
@@ -44,7 +44,7 @@ export const debugfsBackend: ExtBackend = {
     }
     const entries = [...byPath.values()].map(([entry]) => entry);
     const original = new Map([...byPath.values()]);
-    const existing = await statExtPaths(volume, entries.map((e) => e.path));
+    const existing = new Map(entries.map((e) => [e.path, stats.get(e.path)]));
     const requests = entries.flatMap((entry) => requestsFor(entry, existing.get(entry.path), (e) => hostPathOf(original.get(e) ?? e)));
     if (requests.length > 0) await runDebugfs(volume, requests, { write: true });
     verifyExtEntries(entries, await statExtPaths(volume, entries.map((e) => e.path)));

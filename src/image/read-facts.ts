@@ -84,13 +84,15 @@ export async function readImageFacts(image: string): Promise<ImageFacts> {
       : markers.get('/usr/sbin/dphys-swapfile') || markers.get('/etc/dphys-swapfile') ? 'dphys-swapfile' : 'none',
     fakeHwclock: readFakeHwclock(markers.get('/etc/fake-hwclock.data')),
     docker: markers.get('/usr/bin/docker') !== undefined,
+    rsaHostKey: markers.get('/etc/ssh/ssh_host_rsa_key') !== undefined,
     ...(cmdline === undefined ? {} : { cmdline: cmdline.replace(/\n+$/, '') }),
   };
 }
 
 // Files whose presence tells how the base is put together.
 const MARKERS = ['/usr/sbin/NetworkManager', '/etc/NetworkManager/system-connections', '/boot/firmware', '/usr/sbin/dphys-swapfile',
-  '/etc/dphys-swapfile', '/etc/rpi/swap.conf', '/usr/lib/systemd/system-generators/rpi-swap-generator', '/etc/fake-hwclock.data', '/usr/bin/docker'];
+  '/etc/dphys-swapfile', '/etc/rpi/swap.conf', '/usr/lib/systemd/system-generators/rpi-swap-generator', '/etc/fake-hwclock.data', '/usr/bin/docker',
+  '/etc/ssh/ssh_host_rsa_key'];
 
 function readFakeHwclock(inode: ExtInode | undefined): ImageFacts['fakeHwclock'] {
   if (!inode) return { kind: 'absent' };

@@ -73,6 +73,8 @@ export interface ImageFacts {
   // /etc/fake-hwclock.data as the base has it: a symlink's target (Hypriot points it at /boot), a plain file, or absent.
   fakeHwclock: { kind: 'symlink'; target: string } | { kind: 'file' } | { kind: 'absent' };
   docker: boolean;
+  // The base ships an RSA SSH host key (stock bases make theirs at first boot): cluster cards each need their own.
+  rsaHostKey: boolean;
 }
 
 export interface Growth {
