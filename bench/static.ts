@@ -20,10 +20,11 @@ async function runVariant(variant: string): Promise<void> {
     const { makeControlPlaneManifests } = await import('../src/kube/static/control-plane-manifests.ts');
     const { makeAddonManifests } = await import('../src/kube/static/addons.ts');
     const { resolveStaticRelease } = await import('../src/kube/static/static-release.ts');
+    const { makeStaticNetwork } = await import('../src/kube/static/cluster-settings.ts');
     const release = resolveStaticRelease(undefined, 'arm64');
     await generateKubeadmPki({ node: 'pi', apiNames: ['pi', 'pi.local'], apiIps: ['192.168.1.60'], serviceIp: '10.96.0.1', localServer: 'https://192.168.1.60:6443', externalServer: 'https://192.168.1.60:6443', notBefore });
     makeControlPlaneManifests(release, { node: 'pi', advertiseIp: '192.168.1.60' });
-    makeAddonManifests(release, 'https://192.168.1.60:6443');
+    makeAddonManifests(release, 'https://192.168.1.60:6443', makeStaticNetwork());
   }
   const ms = performance.now() - started;
   process.stdout.write(JSON.stringify({ ms, maxRssKiB: process.resourceUsage().maxRSS }));

@@ -51,7 +51,7 @@ export async function buildCluster(session: BuildSession, output: string, backen
     const kubernetes = gathered.kubernetes;
     if (!kubernetes) throw new InternalError('a cluster recipe without kubernetes passed the recipe checks');
     const ids = await identities;
-    const plans = nodes.map((node, i) => planNode(session, gathered, node.recipe, { role: node.k3s, extraEntries: ids[i] ?? [] }));
+    const plans = nodes.map((node, i) => planNode(session, gathered, node.recipe, { role: node.kube, extraEntries: ids[i] ?? [] }));
     const { shared, nodes: own } = splitSharedPlan(plans);
     log.step(`writing what every card shares (${shared.entries.length} entries)`);
     await applyPlan(shared, base, backend, signal);

@@ -72,12 +72,12 @@ test('agents join the first server by address (or mDNS name); with three servers
   }));
   const nodes = listClusterNodes(recipe);
   t.deepEqual(nodes.map((n) => [n.hostname, n.role]), [['a', 'server'], ['b', 'server'], ['c', 'server'], ['d', 'agent']]);
-  t.like(nodes[0]?.k3s, { role: 'server', clusterInit: true, serviceCidr: '10.96.0.0/12' });
-  t.is(nodes[0]?.k3s.server, undefined);
-  t.deepEqual(nodes[0]?.k3s.tlsSan, ['a', 'a.local', 'b', 'b.local', '192.168.1.11', 'c', 'c.local', '192.168.1.12']);
-  t.deepEqual(nodes[1]?.k3s.tlsSan.slice(0, 3), ['b', 'b.local', '192.168.1.11']);
-  t.like(nodes[1]?.k3s, { server: 'https://a.local:6443' });
-  t.like(nodes[3]?.k3s, { role: 'agent', server: 'https://a.local:6443' });
+  t.like(nodes[0]?.kube, { role: 'server', clusterInit: true, serviceCidr: '10.96.0.0/12' });
+  t.is(nodes[0]?.kube.server, undefined);
+  t.deepEqual(nodes[0]?.kube.tlsSan, ['a', 'a.local', 'b', 'b.local', '192.168.1.11', 'c', 'c.local', '192.168.1.12']);
+  t.deepEqual(nodes[1]?.kube.tlsSan.slice(0, 3), ['b', 'b.local', '192.168.1.11']);
+  t.like(nodes[1]?.kube, { server: 'https://a.local:6443' });
+  t.like(nodes[3]?.kube, { role: 'agent', server: 'https://a.local:6443' });
   t.is(nodes[3]?.recipe.hostname, 'd');
   t.is(nodes[3]?.recipe.cluster, undefined);
 });
