@@ -91,3 +91,38 @@ test('pikube build refuses a bad cluster before writing anything', async (t) => 
   t.regex(result.stderr, /cluster\.nodes\[1\]\.hostname: pi-1 is already the hostname of nodes\[0\]/);
   t.deepEqual(await readdir(dir), ['pikube.yaml']);
 });
+
+test('a static cluster is refused with a second server, an address in kubeadm\'s service network, or too small a pod network', (t) => {
+  const message = problems({
+    kubernetes: { distribution: 'static' },
+    cluster: {
+      nodes: [
+        { hostname: 'pi-1', role: 'server' },
+        { hostname: 'pi-2', role: 'server' },
+        { hostname: 'pi-3', role: 'agent', network: net('10.96.4.20/12', '10.96.0.1') },
+        { hostname: 'pi-4', role: 'agent', network: net('10.244.3.9/16', '10.244.0.1') },
+      ],
+    },
+  });
+  t.regex(message, /cluster\.nodes\[1\]\.role: a second server in a static cluster would need etcd peers, and pikube builds no stacked etcd across servers: keep one server \(nodes\[0\]\)/);
+  t.regex(message, /`distribution: k3s` for several servers/);
+  t.regex(message, /cluster\.nodes\[2\]\.network\.address: 10\.96\.4\.20\/12 lies inside the service network 10\.96\.0\.0\/12/);
+  t.regex(message, /cluster\.nodes\[3\]\.network\.address: 10\.244\.3\.9\/16 lies inside the pod network 10\.244\.0\.0\/16/);
+  t.is(problems({ cluster: { nodes: [{ hostname: 'pi-1', role: 'server', network: net('10.96.4.20/12', '10.96.0.1') }] } }), '', 'k3s does not use 10.96.0.0/12');
+  t.regex(problems({ kubernetes: { distribution: 'static' }, cluster: { clusterCidr: '10.200.0.0/25', nodes: [{ hostname: 'pi-1', role: 'server' }] } }),
+    /cluster\.clusterCidr: 10\.200\.0\.0\/25 holds 0 \/24 pod networks and the static profile needs one per node \(1\)/);
+  t.regex(problems({ kubernetes: { distribution: 'static' }, cluster: { clusterCidr: '10.200.0.0/23', nodes: ['a', 'b', 'c'].map((hostname, i) => ({ hostname, role: i ? 'agent' : 'server' })) } }),
+    /holds 2 \/24 pod networks and the static profile needs one per node \(3\)/);
+});
+
+test('static cluster nodes: one server naming itself, agents pointed at its address, each its own /24 of the pod network', (t) => {
+  const nodes = listClusterNodes(parseRecipe(stringify({
+    base: 'base.img', kubernetes: { distribution: 'static' },
+    cluster: { nodes: [{ hostname: 'a' }, { hostname: 'b', role: 'server', network: net('192.168.1.11/24') }, { hostname: 'c' }] },
+  })));
+  t.deepEqual(nodes.map((n) => n.kube), [
+    { distribution: 'static', role: 'agent', server: 'https://192.168.1.11:6443', tlsSan: [], index: 0 },
+    { distribution: 'static', role: 'server', server: 'https://192.168.1.11:6443', tlsSan: ['b', 'b.local', '192.168.1.11'], index: 1 },
+    { distribution: 'static', role: 'agent', server: 'https://192.168.1.11:6443', tlsSan: [], index: 2 },
+  ]);
+});
