@@ -38,7 +38,8 @@ export function listClusterNodes(recipe: Recipe): ClusterNode[] {
     const own = [...addresses.names, ...addresses.ips];
     let kube: KubeNodeRole;
     if (isStatic) {
-      kube = { distribution: 'static', role: node.role, server: join, tlsSan: node.role === 'server' ? [...own, ...tlsSan.filter((n) => !own.includes(n))] : [], index };
+      const peers = views.flatMap((peer, i) => (i === index ? [] : [{ index: i, host: peer.addresses.ips[0] ?? peer.addresses.names[1] ?? peer.node.hostname }]));
+      kube = { distribution: 'static', role: node.role, server: join, tlsSan: node.role === 'server' ? [...own, ...tlsSan.filter((n) => !own.includes(n))] : [], index, peers };
     } else {
       const isFirst = view.hostname === first.view.hostname;
       const k3s: K3sNodeRole = node.role === 'agent'

@@ -121,8 +121,8 @@ test('static cluster nodes: one server naming itself, agents pointed at its addr
     cluster: { nodes: [{ hostname: 'a' }, { hostname: 'b', role: 'server', network: net('192.168.1.11/24') }, { hostname: 'c' }] },
   })));
   t.deepEqual(nodes.map((n) => n.kube), [
-    { distribution: 'static', role: 'agent', server: 'https://192.168.1.11:6443', tlsSan: [], index: 0 },
-    { distribution: 'static', role: 'server', server: 'https://192.168.1.11:6443', tlsSan: ['b', 'b.local', '192.168.1.11'], index: 1 },
-    { distribution: 'static', role: 'agent', server: 'https://192.168.1.11:6443', tlsSan: [], index: 2 },
+    { distribution: 'static', role: 'agent', server: 'https://192.168.1.11:6443', tlsSan: [], index: 0, peers: [{ index: 1, host: '192.168.1.11' }, { index: 2, host: 'c.local' }] },
+    { distribution: 'static', role: 'server', server: 'https://192.168.1.11:6443', tlsSan: ['b', 'b.local', '192.168.1.11'], index: 1, peers: [{ index: 0, host: 'a.local' }, { index: 2, host: 'c.local' }] },
+    { distribution: 'static', role: 'agent', server: 'https://192.168.1.11:6443', tlsSan: [], index: 2, peers: [{ index: 0, host: 'a.local' }, { index: 1, host: '192.168.1.11' }] },
   ]);
 });

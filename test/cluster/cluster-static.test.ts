@@ -125,6 +125,16 @@ test('a 1-server, 2-agent static cluster: the server holds the control plane, th
   }
   t.regex(await read(server, '/etc/pikube/firstboot.env'), /^PIKUBE_ROLE=server$/m);
 
+  // Each card routes the other cards' pod networks through them (static address, else the mDNS name).
+  const routes = (image: string) => read(image, '/etc/pikube/pod-routes').then((body) => body.split('\n').filter((line) => line && !line.startsWith('#')));
+  t.deepEqual(await routes(server), ['10.200.1.0/24 192.168.1.51', '10.200.2.0/24 pi-3.local']);
+  t.deepEqual(await routes(agent), ['10.200.0.0/24 192.168.1.50', '10.200.2.0/24 pi-3.local']);
+  t.deepEqual(await routes(mdnsAgent), ['10.200.0.0/24 192.168.1.50', '10.200.1.0/24 192.168.1.51']);
+  t.like((await statInImage(agent, ['/etc/systemd/system/multi-user.target.wants/pikube-pod-routes.service'])).get('/etc/systemd/system/multi-user.target.wants/pikube-pod-routes.service'),
+    { type: 'symlink', linkTarget: '/etc/systemd/system/pikube-pod-routes.service' });
+  const routeScript = await execa('shellcheck', ['--severity=style', '-'], { input: await read(agent, '/usr/local/lib/pikube/pod-routes.sh'), reject: false });
+  t.is(routeScript.exitCode, 0, String(routeScript.stdout));
+
   // Static addresses land in NetworkManager's files on the cards that have one.
   const connection = '/etc/NetworkManager/system-connections/pikube-eth0.nmconnection';
   t.regex(await read(server, connection), /address1=192\.168\.1\.50\/24,192\.168\.1\.1/);

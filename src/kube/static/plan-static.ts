@@ -19,6 +19,7 @@ import {
   makeKubeletKubeadmDropIn, makeKubeletPikubeDropIn, makeKubeletUnit,
 } from './node-config.ts';
 import { makeBootstrapKubeconfig } from './bootstrap-kubeconfig.ts';
+import { planPodRoutes, type PodRoute } from './pod-routes.ts';
 import { resolveStaticRelease, type StaticRelease } from './static-release.ts';
 
 export const STATIC_IMAGE_DIR = '/var/lib/pikube/images';
@@ -34,6 +35,8 @@ export interface StaticNodeRole {
   tlsSan: string[];
   // The node's place in the recipe: its /24 of the pod network.
   index: number;
+  // Every other node, by its place and how to reach it (static address, else HOSTNAME.local): pod routes.
+  peers: Array<{ index: number; host: string }>;
 }
 
 // What every card of a static build shares, made once: binaries, image tarballs, the server's PKI, the
@@ -114,6 +117,7 @@ export function planStaticNode(recipe: Recipe, facts: ImageFacts, shared: Static
   const base: StaticNodeInputs = {
     node, release: release.version, binaries: shared.binaries, network, pauseImage: release.images.pause,
     nodeIp: nodeAddresses(recipe).ips[0], images, script: shared.script, builtAt: shared.builtAt,
+    podRoutes: (role?.peers ?? []).map(({ index, host: peer }) => ({ subnet: makeStaticNetwork(shared.cidrs, index).nodePodSubnet, host: peer })),
   };
   const inputs = [...shared.binaries.inputs, ...images.flatMap(({ input }) => (input ? [input] : []))];
   if (isAgent) {
@@ -140,6 +144,8 @@ interface StaticNodeInputs {
   images: Array<{ reference: string; file: LocalFile }>;
   script: LocalFile;
   builtAt: Date;
+  // A cluster node's routes to the other nodes' pods (none for a lone node).
+  podRoutes?: PodRoute[];
 }
 
 export interface StaticInputs extends StaticNodeInputs {
@@ -154,7 +160,8 @@ export interface StaticAgentInputs extends StaticNodeInputs {
   bootstrapKubeconfig: string;
 }
 
-// What every static node runs: kubelet, containerd, runc, the CNI plugins and their configuration, the images.
+// What every static node runs: kubelet, containerd, runc, the CNI plugins and their configuration, the images, and
+// in a cluster the routes to the other nodes' pods.
 function planNodeRuntime(facts: ImageFacts, inputs: StaticNodeInputs): PlanEntry[] {
   const origin = `Kubernetes ${inputs.release} (static)`;
   return [
@@ -174,6 +181,7 @@ function planNodeRuntime(facts: ImageFacts, inputs: StaticNodeInputs): PlanEntry
     file('/var/lib/kubelet/kubeadm-flags.env', text(makeKubeletFlags(inputs.node, inputs.nodeIp)), 0o644, origin),
     file('/etc/cni/net.d/10-pikube-bridge.conflist', text(makeCniConfig(inputs.network)), 0o644, 'pod network'),
     ...inputs.images.map(({ reference, file: tarball }) => file(`${STATIC_IMAGE_DIR}/pikube-${safeName(reference)}.tar`, host(tarball), 0o644, `image ${reference}`)),
+    ...planPodRoutes(inputs.podRoutes ?? []),
     ...planPiFixes(facts, inputs.builtAt),
   ];
 }
