@@ -11,6 +11,7 @@ export interface BootstrapToken {
 
 // The group kubeadm puts joining nodes in, which the bootstrap RBAC below binds.
 export const BOOTSTRAP_GROUP = 'system:bootstrappers:kubeadm:default-node-token';
+// Where `kubeadm join` leaves the kubelet's bootstrap kubeconfig; the kubelet drop-in already names it.
 export const BOOTSTRAP_KUBECONFIG = '/etc/kubernetes/bootstrap-kubelet.conf';
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 

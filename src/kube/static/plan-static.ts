@@ -148,12 +148,14 @@ interface StaticNodeInputs {
   podRoutes?: PodRoute[];
 }
 
+// The server's inputs: the node runtime plus its PKI, static pods and addons.
 export interface StaticInputs extends StaticNodeInputs {
   pkiFiles: Array<{ path: string; content: string; mode: number }>;
   manifests: Array<{ path: string; content: string }>;
   addons: Array<{ path: string; content: string }>;
 }
 
+// An agent's inputs: the node runtime plus the server to join, the CA and the bootstrap kubeconfig.
 export interface StaticAgentInputs extends StaticNodeInputs {
   server: string;
   caPem: string;

@@ -1,5 +1,6 @@
 import type { FileEntry, PlanEntry } from '../../plan/types.ts';
 
+// Where the routes live on the card, and the script that sets them.
 export const POD_ROUTES_FILE = '/etc/pikube/pod-routes';
 export const POD_ROUTES_SCRIPT = '/usr/local/lib/pikube/pod-routes.sh';
 const UNIT = 'pikube-pod-routes.service';
