@@ -15,15 +15,31 @@ async function runVariant(variant: string): Promise<void> {
   if (variant === 'k3s') {
     const { generateK3sPki } = await import('../src/kube/pki/k3s-pki.ts');
     await generateK3sPki({ notBefore });
+  } else if (variant === 'static-cluster') {
+    const { generateKubeadmPki } = await import('../src/kube/pki/kubeadm-pki.ts');
+    const { makeControlPlaneManifests } = await import('../src/kube/static/control-plane-manifests.ts');
+    const { makeAddonManifests } = await import('../src/kube/static/addons.ts');
+    const { resolveStaticRelease } = await import('../src/kube/static/static-release.ts');
+    const { makeStaticNetwork } = await import('../src/kube/static/cluster-settings.ts');
+    const { formatBootstrapToken, generateBootstrapToken } = await import('../src/kube/static/bootstrap-token.ts');
+    const { makeBootstrapKubeconfig } = await import('../src/kube/static/bootstrap-kubeconfig.ts');
+    const release = resolveStaticRelease(undefined, 'arm64');
+    const server = 'https://192.168.1.60:6443';
+    const pki = await generateKubeadmPki({ node: 'pi', apiNames: ['pi', 'pi.local'], apiIps: ['192.168.1.60'], serviceIp: '10.96.0.1', localServer: server, externalServer: server, notBefore });
+    const token = generateBootstrapToken();
+    makeControlPlaneManifests(release, { node: 'pi', advertiseIp: '192.168.1.60' }, makeStaticNetwork());
+    makeAddonManifests(release, server, makeStaticNetwork(), token);
+    for (let i = 1; i <= 2; i += 1) makeBootstrapKubeconfig({ server, caPem: pki.caPem, token: formatBootstrapToken(token) });
   } else {
     const { generateKubeadmPki } = await import('../src/kube/pki/kubeadm-pki.ts');
     const { makeControlPlaneManifests } = await import('../src/kube/static/control-plane-manifests.ts');
     const { makeAddonManifests } = await import('../src/kube/static/addons.ts');
     const { resolveStaticRelease } = await import('../src/kube/static/static-release.ts');
+    const { makeStaticNetwork } = await import('../src/kube/static/cluster-settings.ts');
     const release = resolveStaticRelease(undefined, 'arm64');
     await generateKubeadmPki({ node: 'pi', apiNames: ['pi', 'pi.local'], apiIps: ['192.168.1.60'], serviceIp: '10.96.0.1', localServer: 'https://192.168.1.60:6443', externalServer: 'https://192.168.1.60:6443', notBefore });
     makeControlPlaneManifests(release, { node: 'pi', advertiseIp: '192.168.1.60' });
-    makeAddonManifests(release, 'https://192.168.1.60:6443');
+    makeAddonManifests(release, 'https://192.168.1.60:6443', makeStaticNetwork());
   }
   const ms = performance.now() - started;
   process.stdout.write(JSON.stringify({ ms, maxRssKiB: process.resourceUsage().maxRSS }));
@@ -37,6 +53,7 @@ async function main(): Promise<void> {
   const variants: Array<[string, string]> = [
     ['k3s', 'k3s host PKI: 5 CAs, admin cert, service key (baseline)'],
     ['static', 'static profile: kubeadm PKI (3 CAs, 12 leaves, sa key), 5 kubeconfigs, 4 static pods, 3 addon files, schema-validated'],
+    ['static-cluster', 'static cluster (1 server + 2 agents): the above plus a bootstrap token, its Secret and RBAC, 2 bootstrap kubeconfigs'],
   ];
   const rows: string[] = [];
   for (const [variant, label] of variants) {

@@ -1,7 +1,8 @@
 #!/bin/bash
 # pikube first boot: runs once (pikube-firstboot.service), checks what Kubernetes needs on this Pi, loads or builds
-# the images pikube put in the image, waits for the node to be Ready (a cluster's agent: for its k3s agent to run),
-# and leaves a status file on the boot partition that can be read by putting the card back into a laptop.
+# the images pikube put in the image, waits for the node to be Ready (a cluster's agent: for its k3s agent to run, or
+# for its kubelet to join the static server), and leaves a status file on the boot partition that can be read by
+# putting the card back into a laptop.
 # Every line also goes to the journal.
 # Test mode (`pikube.test` or `pikube.test=SECONDS` on the kernel command line, added only by `pikube boot-test` to
 # its throw-away copy): the node wait is short (SECONDS, default 60), the image tarballs are also imported into a
@@ -237,6 +238,58 @@ wait_for_agent() {
   status node ok "$service is running; $PIKUBE_NODE joins the server (check with kubectl get nodes)"
 }
 
+# A static cluster's agent: its server as a .local name is looked up through the system resolver (mDNS) and pinned
+# in /etc/hosts, because the kubelet and kube-proxy resolve names without mDNS.
+pin_server_address() {
+  local host=$1 address
+  case "$host" in *.local) ;; *) return 1 ;; esac
+  address=$(getent ahostsv4 "$host" 2>/dev/null | awk '{ print $1; exit }')
+  [ -n "$address" ] || return 1
+  sed -i "/[[:space:]]${host//./\\.}\$/d" /etc/hosts
+  printf '%s %s\n' "$address" "$host" >>/etc/hosts
+  status server ok "$host is $address (pinned in /etc/hosts)"
+}
+
+# A static cluster's agent: waits until the server answers and accepts the bootstrap token (its first boot applies
+# the token's Secret), trying again with a growing pause (5 s doubling to 60 s) and logging every try.
+wait_for_server() {
+  local host=${PIKUBE_SERVER#https://} timeout=${PIKUBE_READY_TIMEOUT:-900} delay=5 tries=0 output pinned=0
+  host=${host%%:*}
+  [ "$TEST_MODE" -eq 1 ] && timeout=$TEST_NODE_WAIT
+  local deadline=$((SECONDS + timeout))
+  while :; do
+    tries=$((tries + 1))
+    [ "$pinned" -eq 1 ] || { pin_server_address "$host" && pinned=1; }
+    if output=$(/usr/local/bin/kubectl --kubeconfig "$PIKUBE_BOOTSTRAP_KUBECONFIG" get --raw /readyz 2>&1); then
+      status server ok "$PIKUBE_SERVER answers and accepts the bootstrap token (try $tries)"
+      return 0
+    fi
+    status server wait "try $tries: $PIKUBE_SERVER: $(printf '%s' "$output" | tail -n 1 | cut -c 1-160)"
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      status server FAIL "$PIKUBE_SERVER did not answer within $timeout s: is the server up, and is this its address? The kubelet keeps trying."
+      return 1
+    fi
+    sleep "$delay"
+    delay=$((delay * 2 > 60 ? 60 : delay * 2))
+  done
+}
+
+# A static cluster's agent: the kubelet trades the bootstrap token for its own certificate and writes its kubeconfig;
+# once that exists and the node is registered, the agent has joined. On a timeout the kubelet is left running.
+wait_for_join() {
+  local timeout=${PIKUBE_READY_TIMEOUT:-900}
+  [ "$TEST_MODE" -eq 1 ] && timeout=$TEST_NODE_WAIT
+  local deadline=$((SECONDS + timeout))
+  until [ -s "$PIKUBE_KUBECONFIG" ] && kube get node "$PIKUBE_NODE" >/dev/null 2>&1; do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      status node FAIL "$PIKUBE_NODE did not join within $timeout s; the kubelet keeps trying (journalctl -u kubelet; kubectl get csr on the server)"
+      return
+    fi
+    sleep 5
+  done
+  status node ok "$PIKUBE_NODE joined $PIKUBE_SERVER (check with kubectl get nodes)"
+}
+
 mkdir -p /var/lib/pikube
 printf '%s %s\n' "$(cat /proc/sys/kernel/random/boot_id)" "$(date -u '+%Y-%m-%dT%H:%M:%SZ')" >>"$RUNS"
 : >"$STATUS"
@@ -251,17 +304,22 @@ check_swap
 if [ "$PIKUBE_PROFILE" = static ]; then
   prepare_host
   import_images
-  apply_addons
-  allow_workloads
+  if [ "${PIKUBE_ROLE:-server}" = agent ]; then
+    wait_for_server && wait_for_join
+  else
+    apply_addons
+    allow_workloads
+    wait_for_node
+  fi
 else
   build_images
   load_images
   import_into_containerd
-fi
-if [ "${PIKUBE_ROLE:-server}" = agent ]; then
-  wait_for_agent
-else
-  wait_for_node
+  if [ "${PIKUBE_ROLE:-server}" = agent ]; then
+    wait_for_agent
+  else
+    wait_for_node
+  fi
 fi
 if [ "$FAILED" -eq 0 ]; then
   status finish ok "first boot finished"

@@ -2,13 +2,15 @@ import type { Recipe } from '../config/schema.ts';
 import { DEFAULT_CLUSTER_CIDR, DEFAULT_SERVICE_CIDR } from '../config/check-cluster.ts';
 import { InternalError } from '../errors.ts';
 import { nodeAddresses, type K3sNodeRole } from '../kube/k3s/plan-k3s.ts';
+import type { KubeNodeRole } from '../kube/plan-kubernetes.ts';
 
 export interface ClusterNode {
   hostname: string;
   role: 'server' | 'agent';
   // The recipe as this card sees it: the top-level settings with the node's hostname and network.
   recipe: Recipe;
-  k3s: K3sNodeRole;
+  // The card's place in the cluster in its profile's terms (k3s config, or the static server/agent split).
+  kube: KubeNodeRole;
   address?: string;
 }
 
@@ -28,16 +30,25 @@ export function listClusterNodes(recipe: Recipe): ClusterNode[] {
   const join = clusterServerUrl(first.view);
   const tlsSan = [...new Set(servers.flatMap(({ addresses }) => [...addresses.names, ...addresses.ips]))];
   const cidrs = {
-    ...(cluster.serviceCidr === DEFAULT_SERVICE_CIDR ? {} : { serviceCidr: cluster.serviceCidr }),
-    ...(cluster.clusterCidr === DEFAULT_CLUSTER_CIDR ? {} : { clusterCidr: cluster.clusterCidr }),
+    ...(cluster.serviceCidr === undefined || cluster.serviceCidr === DEFAULT_SERVICE_CIDR ? {} : { serviceCidr: cluster.serviceCidr }),
+    ...(cluster.clusterCidr === undefined || cluster.clusterCidr === DEFAULT_CLUSTER_CIDR ? {} : { clusterCidr: cluster.clusterCidr }),
   };
-  return views.map(({ node, view, addresses }) => {
-    const isFirst = view.hostname === first.view.hostname;
-    const k3s: K3sNodeRole = node.role === 'agent'
-      ? { role: 'agent', server: join, tlsSan: [] }
-      : { role: 'server', tlsSan: [...addresses.names, ...addresses.ips, ...tlsSan.filter((n) => ![...addresses.names, ...addresses.ips].includes(n))], ...cidrs,
-        ...(isFirst ? (servers.length > 1 ? { clusterInit: true } : {}) : { server: join }) };
-    return { hostname: node.hostname, role: node.role, recipe: view, k3s, ...(addresses.ips[0] ? { address: addresses.ips[0] } : {}) };
+  const isStatic = recipe.kubernetes?.distribution === 'static';
+  return views.map(({ node, view, addresses }, index) => {
+    const own = [...addresses.names, ...addresses.ips];
+    let kube: KubeNodeRole;
+    if (isStatic) {
+      const peers = views.flatMap((peer, i) => (i === index ? [] : [{ index: i, host: peer.addresses.ips[0] ?? peer.addresses.names[1] ?? peer.node.hostname }]));
+      kube = { distribution: 'static', role: node.role, server: join, tlsSan: node.role === 'server' ? [...own, ...tlsSan.filter((n) => !own.includes(n))] : [], index, peers };
+    } else {
+      const isFirst = view.hostname === first.view.hostname;
+      const k3s: K3sNodeRole = node.role === 'agent'
+        ? { role: 'agent', server: join, tlsSan: [] }
+        : { role: 'server', tlsSan: [...own, ...tlsSan.filter((n) => !own.includes(n))], ...cidrs,
+          ...(isFirst ? (servers.length > 1 ? { clusterInit: true } : {}) : { server: join }) };
+      kube = { distribution: 'k3s', ...k3s };
+    }
+    return { hostname: node.hostname, role: node.role, recipe: view, kube, ...(addresses.ips[0] ? { address: addresses.ips[0] } : {}) };
   });
 }
 

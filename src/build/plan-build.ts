@@ -7,10 +7,11 @@ import { readImageFacts } from '../image/read-facts.ts';
 import { log } from '../log.ts';
 import { buildPlan } from '../plan/build-plan.ts';
 import type { ImageFacts, Plan, PlanEntry } from '../plan/types.ts';
-import { nodeAddresses, type K3sNodeRole } from '../kube/k3s/plan-k3s.ts';
-import { gatherKubernetes, makeAdminKubeconfig, planKubernetesNode, type KubernetesShared } from '../kube/plan-kubernetes.ts';
+import { nodeAddresses } from '../kube/k3s/plan-k3s.ts';
+import { gatherKubernetes, makeAdminKubeconfig, planKubernetesNode, type KubeNodeRole, type KubernetesShared } from '../kube/plan-kubernetes.ts';
 import { hashPassword } from '../tools/openssl.ts';
 import { PIKUBE_VERSION } from '../version.ts';
+import { listClusterNodes } from './cluster-nodes.ts';
 import type { BuildSession } from './load-build.ts';
 
 export interface PlannedBuild {
@@ -34,7 +35,7 @@ export interface GatheredBuild {
 
 // How one card differs from the recipe it came from (a cluster's node).
 export interface NodeOptions {
-  role?: K3sNodeRole;
+  role?: KubeNodeRole;
   // Entries only this card gets (its machine id reset, its SSH host keys).
   extraEntries?: PlanEntry[];
 }
@@ -58,7 +59,11 @@ export async function gatherBuild(session: BuildSession, image: string, workDir:
     if (!recipe.hostname && !recipe.cluster) {
       throw new UserError('kubernetes needs a `hostname:`: it names the node, its certificates and the kubeconfig', 'add `hostname: pi-1` (unique per card) to the recipe');
     }
-    kubernetes = await gatherKubernetes(recipe, facts, { acquire: session.acquire, workDir, builtAt: new Date(clock.epochSeconds * 1000), recipeDir: directory });
+    const server = recipe.cluster ? listClusterNodes(recipe).find((node) => node.role === 'server') : undefined;
+    kubernetes = await gatherKubernetes(recipe, facts, {
+      acquire: session.acquire, workDir, builtAt: new Date(clock.epochSeconds * 1000), recipeDir: directory,
+      ...(server ? { clusterServer: { recipe: server.recipe, role: server.kube } } : {}),
+    });
   } else if (recipe.images.length > 0) {
     throw new UserError('`images:` needs a Kubernetes profile to load them', 'add `kubernetes: { distribution: k3s }` to the recipe, or remove `images:`');
   }

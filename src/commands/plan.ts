@@ -32,7 +32,7 @@ export function registerPlanCommand(program: Command): void {
       if (session.loaded.recipe.cluster) {
         // One plan per card; the SSH host keys each card gets are made only by `build`.
         const gathered = await gatherBuild(session, image, work);
-        const nodes = listClusterNodes(session.loaded.recipe).map((node) => ({ hostname: node.hostname, role: node.role, plan: planNode(session, gathered, node.recipe, { role: node.k3s }) }));
+        const nodes = listClusterNodes(session.loaded.recipe).map((node) => ({ hostname: node.hostname, role: node.role, plan: planNode(session, gathered, node.recipe, { role: node.kube }) }));
         process.stdout.write(flags.json ? `${JSON.stringify(nodes, null, 2)}\n` : nodes.map((n) => `== ${n.hostname} (${n.role})\n${formatPlan(n.plan)}`).join('\n'));
         return;
       }

@@ -25,3 +25,8 @@ export function isInNetwork(address: number, network: Ipv4Network): boolean {
 export function networksOverlap(a: Ipv4Network, b: Ipv4Network): boolean {
   return a.network <= b.broadcast && b.network <= a.broadcast;
 }
+
+// Writes an unsigned 32-bit address back as `a.b.c.d`.
+export function formatIpv4(address: number): string {
+  return [24, 16, 8, 0].map((shift) => Math.floor(address / 2 ** shift) % 256).join('.');
+}

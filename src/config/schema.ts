@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { checkCluster, DEFAULT_CLUSTER_CIDR, DEFAULT_SERVICE_CIDR } from './check-cluster.ts';
+import { checkCluster } from './check-cluster.ts';
 
 // Paths go to debugfs and mtools as quoted arguments: no quotes, backslashes or control characters.
 const imagePath = z.string()
@@ -92,8 +92,9 @@ const clusterNode = z.strictObject({
 
 const cluster = z.strictObject({
   nodes: z.array(clusterNode).min(1, 'list at least one node').max(100, 'at most 100 nodes'),
-  serviceCidr: cidr.default(DEFAULT_SERVICE_CIDR),
-  clusterCidr: cidr.default(DEFAULT_CLUSTER_CIDR),
+  // Left out: the profile's own default (k3s 10.43.0.0/16 and 10.42.0.0/16, static 10.96.0.0/12 and 10.244.0.0/16).
+  serviceCidr: cidr.optional(),
+  clusterCidr: cidr.optional(),
 });
 
 const recipeObject = z.strictObject({

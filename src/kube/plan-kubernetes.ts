@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { AcquireOptions } from '../acquire/acquire-options.ts';
 import { readLocalFile, readOverlay, type LocalFile, type OverlayItem } from '../acquire/local-inputs.ts';
 import type { Recipe } from '../config/schema.ts';
-import { UserError } from '../errors.ts';
+import { InternalError, UserError } from '../errors.ts';
 import type { BuildInput, ImageFacts, PlanEntry } from '../plan/types.ts';
 import { FIRSTBOOT_SCRIPT } from './firstboot.ts';
 import { acquireK3s, type K3sArtifacts } from './k3s/acquire-k3s.ts';
@@ -10,14 +10,19 @@ import { planK3s, type K3sNodeRole } from './k3s/plan-k3s.ts';
 import { makeKubeconfig } from './kubeconfig.ts';
 import { generateK3sPki, type K3sPki } from './pki/k3s-pki.ts';
 import { pullImageTarballs, type PulledTarball } from './pull-images.ts';
-import { planStaticProfile } from './static/plan-static.ts';
+import { gatherStatic, planStaticNode, type StaticNodeRole, type StaticShared } from './static/plan-static.ts';
 
 export interface KubernetesContext {
   acquire: AcquireOptions & { registryMirror?: string };
   workDir: string;
   builtAt: Date;
   recipeDir: string;
+  // A cluster's first server, as its card sees the recipe, with its role: the static profile makes its PKI.
+  clusterServer?: { recipe: Recipe; role: KubeNodeRole };
 }
+
+// A card's place in a `cluster:`, in its profile's terms; a single-card build has none and is a lone server.
+export type KubeNodeRole = ({ distribution: 'k3s' } & K3sNodeRole) | ({ distribution: 'static' } & StaticNodeRole);
 
 export interface KubernetesPlan {
   entries: PlanEntry[];
@@ -29,8 +34,8 @@ export interface KubernetesPlan {
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 // What every card of a build shares. k3s: artifacts, pulled images, build contexts and one cluster PKI (its CAs and
-// token). static: the whole single-node plan, made once (the static profile builds no clusters yet).
-export type KubernetesShared = ({ distribution: 'k3s' } & K3sShared) | { distribution: 'static'; plan: KubernetesPlan & { kubeconfig: string } };
+// token). static: binaries, images, the server's kubeadm PKI and a cluster's bootstrap token.
+export type KubernetesShared = ({ distribution: 'k3s' } & K3sShared) | ({ distribution: 'static' } & StaticShared);
 
 interface K3sShared {
   artifacts: K3sArtifacts;
@@ -50,11 +55,10 @@ export async function gatherKubernetes(recipe: Recipe, facts: ImageFacts, contex
     if (kubernetes.build.length > 0) {
       throw new UserError('kubernetes.build needs docker on the Pi, and the static profile installs only containerd', 'build the image on your computer and push it to a registry, then list it under `images:`');
     }
-    if (recipe.cluster) {
-      throw new UserError('`cluster:` works with the k3s profile only so far', 'use `kubernetes: { distribution: k3s }` for a cluster, or build static nodes one recipe at a time');
-    }
-    const plan = await planStaticProfile(recipe, facts, context);
-    return { distribution: 'static', plan: { ...plan, kubeconfig: plan.kubeconfig ?? '' } };
+    const server = context.clusterServer;
+    if (recipe.cluster && server?.role.distribution !== 'static') throw new InternalError('a static cluster was gathered without its server');
+    const shared = await gatherStatic(recipe, facts, context, server?.role.distribution === 'static' ? { recipe: server.recipe, role: server.role } : undefined);
+    return { distribution: 'static', ...shared };
   }
   const builds = [];
   for (const [i, build] of kubernetes.build.entries()) {
@@ -75,15 +79,16 @@ export async function gatherKubernetes(recipe: Recipe, facts: ImageFacts, contex
 }
 
 // One card's profile entries from the shared inputs; `node` places it in a cluster (a lone server without it).
-export function planKubernetesNode(recipe: Recipe, facts: ImageFacts, shared: KubernetesShared, node?: K3sNodeRole): KubernetesPlan {
+export function planKubernetesNode(recipe: Recipe, facts: ImageFacts, shared: KubernetesShared, node?: KubeNodeRole): KubernetesPlan {
   if (!recipe.hostname) {
     throw new UserError('kubernetes needs a `hostname:`: it names the node, its certificates and the kubeconfig', 'add `hostname: pi-1` (unique per card) to the recipe');
   }
-  if (shared.distribution === 'static') return shared.plan;
+  if (node && node.distribution !== shared.distribution) throw new InternalError(`a ${node.distribution} node role for a ${shared.distribution} build`);
+  if (shared.distribution === 'static') return planStaticNode(recipe, facts, shared, node?.distribution === 'static' ? node : undefined);
   const { artifacts, tarballs, imageInputs, builds, pki, script, builtAt } = shared;
   const entries = planK3s(recipe, facts, {
     version: artifacts.version, binary: artifacts.binary, airgap: artifacts.airgap, pki,
-    images: tarballs.map(({ reference, file }) => ({ reference, file })), builds, script, builtAt, ...(node ? { node } : {}),
+    images: tarballs.map(({ reference, file }) => ({ reference, file })), builds, script, builtAt, ...(node?.distribution === 'k3s' ? { node } : {}),
   });
   return {
     entries,
@@ -93,7 +98,7 @@ export function planKubernetesNode(recipe: Recipe, facts: ImageFacts, shared: Ku
 
 // The admin kubeconfig for the user's computer, trusting the cluster's server CA before any card has booted.
 export function makeAdminKubeconfig(shared: KubernetesShared, clusterName: string, server: string): string {
-  if (shared.distribution === 'static') return shared.plan.kubeconfig;
+  if (shared.distribution === 'static') return shared.pki.adminKubeconfig;
   const { pki } = shared;
   return makeKubeconfig({
     clusterName,

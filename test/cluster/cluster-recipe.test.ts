@@ -72,12 +72,12 @@ test('agents join the first server by address (or mDNS name); with three servers
   }));
   const nodes = listClusterNodes(recipe);
   t.deepEqual(nodes.map((n) => [n.hostname, n.role]), [['a', 'server'], ['b', 'server'], ['c', 'server'], ['d', 'agent']]);
-  t.like(nodes[0]?.k3s, { role: 'server', clusterInit: true, serviceCidr: '10.96.0.0/12' });
-  t.is(nodes[0]?.k3s.server, undefined);
-  t.deepEqual(nodes[0]?.k3s.tlsSan, ['a', 'a.local', 'b', 'b.local', '192.168.1.11', 'c', 'c.local', '192.168.1.12']);
-  t.deepEqual(nodes[1]?.k3s.tlsSan.slice(0, 3), ['b', 'b.local', '192.168.1.11']);
-  t.like(nodes[1]?.k3s, { server: 'https://a.local:6443' });
-  t.like(nodes[3]?.k3s, { role: 'agent', server: 'https://a.local:6443' });
+  t.like(nodes[0]?.kube, { role: 'server', clusterInit: true, serviceCidr: '10.96.0.0/12' });
+  t.is(nodes[0]?.kube.server, undefined);
+  t.deepEqual(nodes[0]?.kube.tlsSan, ['a', 'a.local', 'b', 'b.local', '192.168.1.11', 'c', 'c.local', '192.168.1.12']);
+  t.deepEqual(nodes[1]?.kube.tlsSan.slice(0, 3), ['b', 'b.local', '192.168.1.11']);
+  t.like(nodes[1]?.kube, { server: 'https://a.local:6443' });
+  t.like(nodes[3]?.kube, { role: 'agent', server: 'https://a.local:6443' });
   t.is(nodes[3]?.recipe.hostname, 'd');
   t.is(nodes[3]?.recipe.cluster, undefined);
 });
@@ -90,4 +90,39 @@ test('pikube build refuses a bad cluster before writing anything', async (t) => 
   t.is(result.exitCode, 1, result.stderr);
   t.regex(result.stderr, /cluster\.nodes\[1\]\.hostname: pi-1 is already the hostname of nodes\[0\]/);
   t.deepEqual(await readdir(dir), ['pikube.yaml']);
+});
+
+test('a static cluster is refused with a second server, an address in kubeadm\'s service network, or too small a pod network', (t) => {
+  const message = problems({
+    kubernetes: { distribution: 'static' },
+    cluster: {
+      nodes: [
+        { hostname: 'pi-1', role: 'server' },
+        { hostname: 'pi-2', role: 'server' },
+        { hostname: 'pi-3', role: 'agent', network: net('10.96.4.20/12', '10.96.0.1') },
+        { hostname: 'pi-4', role: 'agent', network: net('10.244.3.9/16', '10.244.0.1') },
+      ],
+    },
+  });
+  t.regex(message, /cluster\.nodes\[1\]\.role: a second server in a static cluster would need etcd peers, and pikube builds no stacked etcd across servers: keep one server \(nodes\[0\]\)/);
+  t.regex(message, /`distribution: k3s` for several servers/);
+  t.regex(message, /cluster\.nodes\[2\]\.network\.address: 10\.96\.4\.20\/12 lies inside the service network 10\.96\.0\.0\/12/);
+  t.regex(message, /cluster\.nodes\[3\]\.network\.address: 10\.244\.3\.9\/16 lies inside the pod network 10\.244\.0\.0\/16/);
+  t.is(problems({ cluster: { nodes: [{ hostname: 'pi-1', role: 'server', network: net('10.96.4.20/12', '10.96.0.1') }] } }), '', 'k3s does not use 10.96.0.0/12');
+  t.regex(problems({ kubernetes: { distribution: 'static' }, cluster: { clusterCidr: '10.200.0.0/25', nodes: [{ hostname: 'pi-1', role: 'server' }] } }),
+    /cluster\.clusterCidr: 10\.200\.0\.0\/25 holds 0 \/24 pod networks and the static profile needs one per node \(1\)/);
+  t.regex(problems({ kubernetes: { distribution: 'static' }, cluster: { clusterCidr: '10.200.0.0/23', nodes: ['a', 'b', 'c'].map((hostname, i) => ({ hostname, role: i ? 'agent' : 'server' })) } }),
+    /holds 2 \/24 pod networks and the static profile needs one per node \(3\)/);
+});
+
+test('static cluster nodes: one server naming itself, agents pointed at its address, each its own /24 of the pod network', (t) => {
+  const nodes = listClusterNodes(parseRecipe(stringify({
+    base: 'base.img', kubernetes: { distribution: 'static' },
+    cluster: { nodes: [{ hostname: 'a' }, { hostname: 'b', role: 'server', network: net('192.168.1.11/24') }, { hostname: 'c' }] },
+  })));
+  t.deepEqual(nodes.map((n) => n.kube), [
+    { distribution: 'static', role: 'agent', server: 'https://192.168.1.11:6443', tlsSan: [], index: 0, peers: [{ index: 1, host: '192.168.1.11' }, { index: 2, host: 'c.local' }] },
+    { distribution: 'static', role: 'server', server: 'https://192.168.1.11:6443', tlsSan: ['b', 'b.local', '192.168.1.11'], index: 1, peers: [{ index: 0, host: 'a.local' }, { index: 2, host: 'c.local' }] },
+    { distribution: 'static', role: 'agent', server: 'https://192.168.1.11:6443', tlsSan: [], index: 2, peers: [{ index: 0, host: 'a.local' }, { index: 1, host: '192.168.1.11' }] },
+  ]);
 });

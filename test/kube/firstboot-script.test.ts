@@ -1,7 +1,10 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
 import { BOOT_TEST_UNIT_PATH, FIRSTBOOT_SCRIPT, planFirstBoot } from '../../src/kube/firstboot.ts';
 import { appendKernelFlags, CGROUP_FLAGS } from '../../src/kube/pi-fixes.ts';
+import { makeTempDir } from '../helpers/temp.ts';
 
 test('the first-boot script passes bash -n and shellcheck', async (t) => {
   t.is((await execa('bash', ['-n', FIRSTBOOT_SCRIPT], { reject: false })).exitCode, 0);
@@ -29,4 +32,75 @@ test('the boot-test unit is inert without pikube.test and its finish script pass
   const check = await execa('shellcheck', ['--severity=style', '-'], { input: textOf('/usr/local/lib/pikube/boot-test-finish.sh'), reject: false });
   t.is(check.exitCode, 0, String(check.stdout));
   t.true(entries.some((e) => e.type === 'symlink' && e.path === '/etc/systemd/system/multi-user.target.wants/pikube-boot-test.service'));
+});
+
+// Runs the real first-boot script as a static cluster's agent in a private mount namespace: /etc and /var/lib are
+// overlays whose changes land in `dir`, /usr/local/bin holds stand-ins for kubectl and ctr, and systemctl, modprobe,
+// sysctl, swapoff and uname are stand-ins on PATH. The stand-in kubectl refuses /readyz `refusals` times first.
+async function runStaticAgent(dir: string, refusals: number, timeout: number): Promise<{ exitCode: number; status: string; hosts: string; systemctl: string }> {
+  const stub = (body: string) => `#!/bin/sh\n${body}\n`;
+  const files: Record<string, string> = {
+    'local-bin/kubectl': stub(`case "$*" in
+  *'get --raw /readyz'*)
+    n=$(cat ${dir}/refusals)
+    if [ "$n" -gt 0 ]; then echo $((n - 1)) >${dir}/refusals; echo 'The connection to the server pi-1.local:6443 was refused' >&2; exit 1; fi ;;
+  *'get node pi-2'*) [ -s ${dir}/kubelet.conf ] ;;
+  *) exit 1 ;;
+esac`),
+    'local-bin/ctr': stub(`case "$*" in
+  version) echo '  Version: v2.1.5' ;;
+  *'images ls -q'*) echo registry.k8s.io/pause:3.10 ;;
+esac`),
+    'bin/systemctl': stub(`echo "$*" >>${dir}/systemctl.calls
+[ "$*" = 'start kubelet.service' ] && echo 'written by the kubelet' >${dir}/kubelet.conf
+exit 0`),
+    'bin/modprobe': stub('exit 0'), 'bin/sysctl': stub('echo 1'), 'bin/swapoff': stub('exit 0'), 'bin/uname': stub('echo aarch64'),
+    'images/pikube-pause.tar': 'tarball',
+    refusals: `${refusals}\n`,
+    'firstboot.env': [
+      'PIKUBE_PROFILE=static', 'PIKUBE_ROLE=agent', 'PIKUBE_NODE=pi-2', 'PIKUBE_SERVICE=containerd.service', 'PIKUBE_ARCH=arm64', `PIKUBE_BOOT=${dir}/boot`,
+      `PIKUBE_IMAGE_DIR=${dir}/images`, 'PIKUBE_BUILDS=""', 'PIKUBE_UNIT=kubelet', `PIKUBE_KUBECONFIG=${dir}/kubelet.conf`, `PIKUBE_BOOTSTRAP_KUBECONFIG=${dir}/bootstrap.conf`,
+      'PIKUBE_SERVER=https://pi-1.local:6443', 'PIKUBE_PAUSE_IMAGE=registry.k8s.io/pause:3.10', `PIKUBE_IMAGES_IMPORTED=${dir}/imported`, `PIKUBE_READY_TIMEOUT=${timeout}`, '',
+    ].join('\n'),
+  };
+  for (const sub of ['local-bin', 'bin', 'images', 'boot', 'etc-up', 'etc-work', 'lib-up', 'lib-work']) await mkdir(join(dir, sub), { recursive: true });
+  for (const [name, body] of Object.entries(files)) await writeFile(join(dir, name), body, { mode: name.includes('bin/') ? 0o755 : 0o644 });
+  const inside = `set -e
+mount --make-rprivate /
+mount -t overlay overlay -o lowerdir=/etc,upperdir=${dir}/etc-up,workdir=${dir}/etc-work /etc
+mount -t overlay overlay -o lowerdir=/var/lib,upperdir=${dir}/lib-up,workdir=${dir}/lib-work /var/lib
+mount -t tmpfs tmpfs /usr/local/bin
+cp ${dir}/local-bin/* /usr/local/bin/
+mkdir -p /etc/pikube
+cp ${dir}/firstboot.env /etc/pikube/firstboot.env
+echo '192.0.2.7 pi-1.local' >>/etc/hosts
+set +e
+PATH=${dir}/bin:$PATH bash ${FIRSTBOOT_SCRIPT}
+rc=$?
+cp /etc/hosts ${dir}/hosts.after
+exit $rc`;
+  const run = await execa('unshare', ['--mount', '--fork', 'sh', '-c', inside], { reject: false });
+  const read = (name: string) => readFile(join(dir, name), 'utf8').catch(() => '');
+  return { exitCode: run.exitCode ?? -1, status: await read('boot/pikube-status.txt'), hosts: await read('hosts.after'), systemctl: await read('systemctl.calls') };
+}
+
+test('a static agent\'s first boot logs each try until the server answers, pins its mDNS address and waits for the kubelet to join', async (t) => {
+  const run = await runStaticAgent(await makeTempDir(t), 1, 60);
+  t.is(run.exitCode, 0, run.status);
+  t.regex(run.status, /server\s+ok\s+pi-1\.local is 192\.0\.2\.7 \(pinned in \/etc\/hosts\)/);
+  t.regex(run.status, /server\s+wait\s+try 1: https:\/\/pi-1\.local:6443: The connection to the server pi-1\.local:6443 was refused\n/);
+  t.regex(run.status, /server\s+ok\s+https:\/\/pi-1\.local:6443 answers and accepts the bootstrap token \(try 2\)/);
+  t.regex(run.status, /node\s+ok\s+pi-2 joined https:\/\/pi-1\.local:6443/);
+  t.regex(run.status, /finish\s+ok/);
+  t.is(run.hosts.split('\n').filter((line) => line.endsWith(' pi-1.local')).join('|'), '192.0.2.7 pi-1.local', 'one pinned line');
+  t.regex(run.systemctl, /^start containerd\.service\nstart kubelet\.service\n$/);
+});
+
+test('a static agent whose server never answers is marked failed after the timeout, its kubelet left running', async (t) => {
+  const run = await runStaticAgent(await makeTempDir(t), 99, 12);
+  t.is(run.exitCode, 1);
+  t.deepEqual(run.status.match(/server\s+wait\s+try \d+/g)?.map((line) => line.replace(/\s+/g, ' ')), ['server wait try 1', 'server wait try 2', 'server wait try 3'], 'tries after 0, 5 and 15 s');
+  t.regex(run.status, /server\s+FAIL\s+https:\/\/pi-1\.local:6443 did not answer within 12 s/);
+  t.notRegex(run.status, /node\s+ok/);
+  t.false(run.systemctl.includes('stop'), 'the kubelet keeps trying');
 });

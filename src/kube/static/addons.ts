@@ -3,7 +3,8 @@ import { ConfigMap, Service, ServiceAccount } from 'kubernetes-models/v1';
 import { ClusterRole, ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
 import { stringify } from 'yaml';
 import type { ManifestFile } from './control-plane-manifests.ts';
-import { CLUSTER } from './cluster-settings.ts';
+import { makeBootstrapManifest, type BootstrapToken } from './bootstrap-token.ts';
+import { CLUSTER, type StaticNetwork } from './cluster-settings.ts';
 import type { StaticRelease } from './static-release.ts';
 
 export const ADDON_DIR = '/etc/kubernetes/addons';
@@ -26,13 +27,13 @@ const CRITICAL = { priorityClassName: 'system-node-critical' };
 
 // kube-proxy as kubeadm deploys it: ServiceAccount, the node-proxier binding, its ConfigMap (config.conf and an
 // in-cluster kubeconfig) and a DaemonSet on the host network.
-function kubeProxy(release: StaticRelease, apiServer: string): string {
+function kubeProxy(release: StaticRelease, apiServer: string, network: StaticNetwork): string {
   const config = {
     apiVersion: 'kubeproxy.config.k8s.io/v1alpha1',
     kind: 'KubeProxyConfiguration',
     bindAddress: '0.0.0.0',
     clientConnection: { kubeconfig: '/var/lib/kube-proxy/kubeconfig.conf' },
-    clusterCIDR: CLUSTER.podSubnet,
+    clusterCIDR: network.podSubnet,
     mode: '',
   };
   const kubeconfig = {
@@ -92,7 +93,7 @@ function kubeProxy(release: StaticRelease, apiServer: string): string {
 
 // CoreDNS as kubeadm deploys it (one replica: a Pi cluster starts with one node): RBAC, the Corefile, the
 // Deployment and the Service named kube-dns on the tenth service address.
-function coreDns(release: StaticRelease): string {
+function coreDns(release: StaticRelease, network: StaticNetwork): string {
   const labels = { 'k8s-app': 'kube-dns' };
   const corefile = `.:53 {
     errors
@@ -168,7 +169,7 @@ function coreDns(release: StaticRelease): string {
     new Service({
       metadata: { ...system('kube-dns', { ...labels, 'kubernetes.io/name': 'CoreDNS' }), annotations: { 'prometheus.io/port': '9153', 'prometheus.io/scrape': 'true' } },
       spec: {
-        clusterIP: CLUSTER.dnsIp,
+        clusterIP: network.dnsIp,
         selector: labels,
         ports: [
           { name: 'dns', port: 53, protocol: 'UDP', targetPort: 53 },
@@ -196,11 +197,13 @@ function nodeRbac(): string {
   ]);
 }
 
-// The addon files first boot applies once the API answers (in name order: RBAC first).
-export function makeAddonManifests(release: StaticRelease, apiServer: string): ManifestFile[] {
+// The addon files first boot applies once the API answers (in name order: RBAC first); a cluster's server also
+// gets the agents' bootstrap token and its bindings.
+export function makeAddonManifests(release: StaticRelease, apiServer: string, network: StaticNetwork, bootstrap?: BootstrapToken): ManifestFile[] {
   return [
     { path: `${ADDON_DIR}/10-rbac.yaml`, content: nodeRbac() },
-    { path: `${ADDON_DIR}/20-kube-proxy.yaml`, content: kubeProxy(release, apiServer) },
-    { path: `${ADDON_DIR}/30-coredns.yaml`, content: coreDns(release) },
+    ...(bootstrap ? [{ path: `${ADDON_DIR}/15-bootstrap-token.yaml`, content: makeBootstrapManifest(bootstrap) }] : []),
+    { path: `${ADDON_DIR}/20-kube-proxy.yaml`, content: kubeProxy(release, apiServer, network) },
+    { path: `${ADDON_DIR}/30-coredns.yaml`, content: coreDns(release, network) },
   ];
 }

@@ -1,4 +1,4 @@
-import { CLUSTER } from './cluster-settings.ts';
+import { CLUSTER, type StaticNetwork } from './cluster-settings.ts';
 import { PKI_DIR } from '../pki/kubeadm-pki.ts';
 
 export interface ControlPlaneAddress {
@@ -10,7 +10,7 @@ export interface ControlPlaneAddress {
 const pki = (name: string) => `${PKI_DIR}/${name}`;
 
 // kube-apiserver's flags as kubeadm writes them for a single control-plane node.
-export function apiserverFlags(address: ControlPlaneAddress): string[] {
+export function apiserverFlags(address: ControlPlaneAddress, network: StaticNetwork): string[] {
   return [
     ...(address.advertiseIp ? [`--advertise-address=${address.advertiseIp}`] : []),
     '--allow-privileged=true',
@@ -36,21 +36,21 @@ export function apiserverFlags(address: ControlPlaneAddress): string[] {
     `--service-account-issuer=https://kubernetes.default.svc.${CLUSTER.domain}`,
     `--service-account-key-file=${pki('sa.pub')}`,
     `--service-account-signing-key-file=${pki('sa.key')}`,
-    `--service-cluster-ip-range=${CLUSTER.serviceSubnet}`,
+    `--service-cluster-ip-range=${network.serviceSubnet}`,
     `--tls-cert-file=${pki('apiserver.crt')}`,
     `--tls-private-key-file=${pki('apiserver.key')}`,
   ];
 }
 
 // kube-controller-manager's flags as kubeadm writes them when a pod subnet is set (node CIDRs allocated).
-export function controllerManagerFlags(): string[] {
+export function controllerManagerFlags(network: StaticNetwork): string[] {
   return [
     '--allocate-node-cidrs=true',
     '--authentication-kubeconfig=/etc/kubernetes/controller-manager.conf',
     '--authorization-kubeconfig=/etc/kubernetes/controller-manager.conf',
     '--bind-address=127.0.0.1',
     `--client-ca-file=${pki('ca.crt')}`,
-    `--cluster-cidr=${CLUSTER.podSubnet}`,
+    `--cluster-cidr=${network.podSubnet}`,
     `--cluster-name=${CLUSTER.name}`,
     `--cluster-signing-cert-file=${pki('ca.crt')}`,
     `--cluster-signing-key-file=${pki('ca.key')}`,
@@ -60,7 +60,7 @@ export function controllerManagerFlags(): string[] {
     `--requestheader-client-ca-file=${pki('front-proxy-ca.crt')}`,
     `--root-ca-file=${pki('ca.crt')}`,
     `--service-account-private-key-file=${pki('sa.key')}`,
-    `--service-cluster-ip-range=${CLUSTER.serviceSubnet}`,
+    `--service-cluster-ip-range=${network.serviceSubnet}`,
     '--use-service-account-credentials=true',
   ];
 }

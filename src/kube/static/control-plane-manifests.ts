@@ -2,7 +2,7 @@ import type { IProbe, IVolume, IVolumeMount } from 'kubernetes-models/v1';
 import { Pod } from 'kubernetes-models/v1';
 import { stringify } from 'yaml';
 import type { StaticRelease } from './static-release.ts';
-import { MANIFEST_DIR } from './cluster-settings.ts';
+import { makeStaticNetwork, MANIFEST_DIR, type StaticNetwork } from './cluster-settings.ts';
 import { apiserverFlags, controllerManagerFlags, etcdFlags, schedulerFlags, type ControlPlaneAddress } from './control-plane-flags.ts';
 
 export interface ManifestFile {
@@ -78,8 +78,8 @@ function controlPlanePod(input: PodSpecInput): Pod {
   return pod;
 }
 
-// The four static pods kubeadm would write to /etc/kubernetes/manifests, for this release and node.
-export function makeControlPlaneManifests(release: StaticRelease, address: ControlPlaneAddress): ManifestFile[] {
+// The four static pods kubeadm would write to /etc/kubernetes/manifests, for this release, node and networks.
+export function makeControlPlaneManifests(release: StaticRelease, address: ControlPlaneAddress, network: StaticNetwork = makeStaticNetwork()): ManifestFile[] {
   const apiHost = address.advertiseIp ?? '127.0.0.1';
   const etcdHealth = release.etcdMinor >= 6 ? { live: '/livez', ready: '/readyz' } : { live: '/health?exclude=NOSPACE&serializable=true', ready: undefined };
   const pods = [
@@ -95,7 +95,7 @@ export function makeControlPlaneManifests(release: StaticRelease, address: Contr
       annotations: { 'kubeadm.kubernetes.io/etcd.advertise-client-urls': `https://${apiHost}:2379` },
     }),
     controlPlanePod({
-      component: 'kube-apiserver', image: release.images.apiserver, flags: apiserverFlags(address), cpu: '250m',
+      component: 'kube-apiserver', image: release.images.apiserver, flags: apiserverFlags(address, network), cpu: '250m',
       mounts: [...CA_MOUNTS, K8S_CERTS],
       liveness: probe('/livez', 6443, 'HTTPS', apiHost, 8),
       readiness: probe('/readyz', 6443, 'HTTPS', apiHost, 3, 1),
@@ -103,7 +103,7 @@ export function makeControlPlaneManifests(release: StaticRelease, address: Contr
       annotations: { 'kubeadm.kubernetes.io/kube-apiserver.advertise-address.endpoint': `${apiHost}:6443` },
     }),
     controlPlanePod({
-      component: 'kube-controller-manager', image: release.images.controllerManager, flags: controllerManagerFlags(), cpu: '200m',
+      component: 'kube-controller-manager', image: release.images.controllerManager, flags: controllerManagerFlags(network), cpu: '200m',
       mounts: [
         ...CA_MOUNTS, K8S_CERTS,
         { name: 'flexvolume-dir', hostPath: '/usr/libexec/kubernetes/kubelet-plugins/volume/exec', type: 'DirectoryOrCreate', readOnly: false },

@@ -1,5 +1,5 @@
 import { stringify } from 'yaml';
-import { CLUSTER, MANIFEST_DIR } from './cluster-settings.ts';
+import { CLUSTER, MANIFEST_DIR, type StaticNetwork } from './cluster-settings.ts';
 import { PKI_DIR } from '../pki/kubeadm-pki.ts';
 
 export const CONTAINERD_SOCKET = 'unix:///run/containerd/containerd.sock';
@@ -102,7 +102,7 @@ export function makeKubeletFlags(node: string, nodeIp: string | undefined): stri
 
 // /var/lib/kubelet/config.yaml with kubeadm's defaults: static pods, systemd cgroups, webhook authn/authz with the
 // cluster CA, containerd's socket and the cluster DNS address.
-export function makeKubeletConfig(): string {
+export function makeKubeletConfig(network: StaticNetwork): string {
   return stringify({
     apiVersion: 'kubelet.config.k8s.io/v1beta1',
     kind: 'KubeletConfiguration',
@@ -113,7 +113,7 @@ export function makeKubeletConfig(): string {
     },
     authorization: { mode: 'Webhook', webhook: { cacheAuthorizedTTL: '0s', cacheUnauthorizedTTL: '0s' } },
     cgroupDriver: 'systemd',
-    clusterDNS: [CLUSTER.dnsIp],
+    clusterDNS: [network.dnsIp],
     clusterDomain: CLUSTER.domain,
     containerRuntimeEndpoint: CONTAINERD_SOCKET,
     healthzBindAddress: '127.0.0.1',
@@ -126,14 +126,14 @@ export function makeKubeletConfig(): string {
 
 // The pod network of a single node: a bridge with host-local addresses from the node's pod subnet, masquerading
 // traffic that leaves the node, and port mappings.
-export function makeCniConfig(): string {
+export function makeCniConfig(network: StaticNetwork): string {
   return `${JSON.stringify({
     cniVersion: '1.0.0',
     name: 'pikube',
     plugins: [
       {
         type: 'bridge', bridge: 'cni0', isGateway: true, ipMasq: true, hairpinMode: true,
-        ipam: { type: 'host-local', ranges: [[{ subnet: CLUSTER.nodePodSubnet }]], routes: [{ dst: '0.0.0.0/0' }] },
+        ipam: { type: 'host-local', ranges: [[{ subnet: network.nodePodSubnet }]], routes: [{ dst: '0.0.0.0/0' }] },
       },
       { type: 'portmap', capabilities: { portMappings: true } },
     ],

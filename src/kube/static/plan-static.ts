@@ -2,25 +2,56 @@ import { join } from 'node:path';
 import { readLocalFile, type LocalFile } from '../../acquire/local-inputs.ts';
 import type { Recipe } from '../../config/schema.ts';
 import { UserError } from '../../errors.ts';
-import type { FileEntry, ImageFacts, PlanEntry } from '../../plan/types.ts';
+import type { BuildInput, FileEntry, ImageFacts, PlanEntry } from '../../plan/types.ts';
 import { FIRSTBOOT_SCRIPT, planFirstBoot } from '../firstboot.ts';
 import { nodeAddresses, safeName } from '../k3s/plan-k3s.ts';
 import type { KubernetesContext, KubernetesPlan } from '../plan-kubernetes.ts';
 import { planPiFixes } from '../pi-fixes.ts';
-import { generateKubeadmPki } from '../pki/kubeadm-pki.ts';
+import { generateKubeadmPki, PKI_DIR, type KubeadmPki } from '../pki/kubeadm-pki.ts';
 import { pullImageTarballs } from '../pull-images.ts';
 import { acquireStaticBinaries, type StaticBinaries } from './acquire-static.ts';
 import { makeAddonManifests } from './addons.ts';
-import { CLUSTER } from './cluster-settings.ts';
+import { BOOTSTRAP_KUBECONFIG, formatBootstrapToken, generateBootstrapToken, type BootstrapToken } from './bootstrap-token.ts';
+import { CLUSTER, makeStaticNetwork, type StaticNetwork } from './cluster-settings.ts';
 import { makeControlPlaneManifests } from './control-plane-manifests.ts';
 import {
   IMAGES_IMPORTED, makeCniConfig, makeContainerdConfig, makeContainerdUnit, makeKubeletConfig, makeKubeletFlags,
   makeKubeletKubeadmDropIn, makeKubeletPikubeDropIn, makeKubeletUnit,
 } from './node-config.ts';
-import { resolveStaticRelease } from './static-release.ts';
+import { makeBootstrapKubeconfig } from './bootstrap-kubeconfig.ts';
+import { planPodRoutes, type PodRoute } from './pod-routes.ts';
+import { resolveStaticRelease, type StaticRelease } from './static-release.ts';
 
 export const STATIC_IMAGE_DIR = '/var/lib/pikube/images';
 const DAY_MS = 24 * 60 * 60 * 1000;
+
+// How one card of a static cluster runs: the one server (control plane, etcd, the CA keys) or an agent whose
+// kubelet TLS-bootstraps against `server` with the cluster's bootstrap token.
+export interface StaticNodeRole {
+  role: 'server' | 'agent';
+  // https://ADDRESS:6443 of the cluster's server: its static address, else HOSTNAME.local.
+  server: string;
+  // Every name and address of the server, for its API server certificate (the server's role only).
+  tlsSan: string[];
+  // The node's place in the recipe: its /24 of the pod network.
+  index: number;
+  // Every other node, by its place and how to reach it (static address, else HOSTNAME.local): pod routes.
+  peers: Array<{ index: number; host: string }>;
+}
+
+// What every card of a static build shares, made once: binaries, image tarballs, the server's PKI, the
+// bootstrap token (clusters only), the networks and the first-boot script.
+export interface StaticShared {
+  release: StaticRelease;
+  binaries: StaticBinaries;
+  images: Array<{ reference: string; file: LocalFile; input: BuildInput | undefined }>;
+  pki: KubeadmPki;
+  server: { node: string; advertiseIp?: string; localServer: string; externalServer: string };
+  cidrs: { serviceCidr?: string; clusterCidr?: string };
+  bootstrap?: BootstrapToken;
+  script: LocalFile;
+  builtAt: Date;
+}
 
 function file(path: string, content: FileEntry['content'], mode: number, origin: string): FileEntry {
   return { type: 'file', partition: 'root', path, mode, uid: 0, gid: 0, content, origin };
@@ -38,54 +69,102 @@ function enable(unit: string, origin: string): PlanEntry {
   return { type: 'symlink', partition: 'root', path: `/etc/systemd/system/multi-user.target.wants/${unit}`, target: `/etc/systemd/system/${unit}`, uid: 0, gid: 0, origin: `${origin} (enabled)` };
 }
 
-// The static profile: upstream kubelet + containerd, control-plane static pods, kubeadm's PKI and kubeconfigs,
-// every image preloaded; all prepared here so the Pi only boots. Returns the entries and OUTPUT.kubeconfig.
-export async function planStaticProfile(recipe: Recipe, facts: ImageFacts, context: KubernetesContext): Promise<KubernetesPlan> {
+const IP = /^\d+\.\d+\.\d+\.\d+$/;
+
+// Gathers the static profile's inputs once per build: upstream kubelet + containerd, every image, kubeadm's PKI
+// for the server (`cluster.server` in a cluster, else the recipe's own node) and, for a cluster, a bootstrap token.
+export async function gatherStatic(recipe: Recipe, facts: ImageFacts, context: KubernetesContext, cluster?: { recipe: Recipe; role: StaticNodeRole }): Promise<StaticShared> {
   const kubernetes = recipe.kubernetes!;
-  const node = recipe.hostname!;
   const release = resolveStaticRelease(kubernetes.version, facts.architecture);
   if (kubernetes.disable.length > 0) {
     throw new UserError('kubernetes.disable names k3s components, and the static profile has none of them', 'remove `disable:` (the static profile installs only kube-proxy and CoreDNS as addons)');
   }
+  const serverRecipe = cluster?.recipe ?? recipe;
+  const node = serverRecipe.hostname!;
   const binaries = await acquireStaticBinaries(release, join(context.workDir, 'static-binaries'), context.acquire);
   const clusterImages = Object.values(release.images);
-  const { tarballs, inputs: imageInputs } = await pullImageTarballs([...clusterImages, ...recipe.images.filter((r) => !clusterImages.includes(r))], facts.architecture, context.workDir, context.acquire);
-  const { names, ips } = nodeAddresses(recipe);
-  const advertiseIp = ips[0];
+  const { tarballs, inputs } = await pullImageTarballs([...clusterImages, ...recipe.images.filter((r) => !clusterImages.includes(r))], facts.architecture, context.workDir, context.acquire);
+  const own = nodeAddresses(serverRecipe);
+  const sans = cluster ? cluster.role.tlsSan : [...own.names, ...own.ips];
+  const advertiseIp = own.ips[0];
   const localServer = `https://${advertiseIp ?? '127.0.0.1'}:${CLUSTER.apiPort}`;
+  const externalServer = cluster?.role.server ?? `https://${advertiseIp ?? own.names[1]}:${CLUSTER.apiPort}`;
+  const cidrs = { ...(recipe.cluster?.serviceCidr ? { serviceCidr: recipe.cluster.serviceCidr } : {}), ...(recipe.cluster?.clusterCidr ? { clusterCidr: recipe.cluster.clusterCidr } : {}) };
   const pki = await generateKubeadmPki({
-    node, apiNames: names, apiIps: ips, serviceIp: CLUSTER.serviceIp, localServer,
-    externalServer: `https://${advertiseIp ?? names[1]}:${CLUSTER.apiPort}`,
-    notBefore: new Date(context.builtAt.getTime() - DAY_MS),
+    node, apiNames: sans.filter((san) => !IP.test(san)), apiIps: sans.filter((san) => IP.test(san)), serviceIp: makeStaticNetwork(cidrs).serviceIp,
+    localServer, externalServer, notBefore: new Date(context.builtAt.getTime() - DAY_MS),
   });
-  const script = await readLocalFile(FIRSTBOOT_SCRIPT, 'pikube first-boot script');
-  const entries = planStatic(facts, {
-    node, release: release.version, binaries, pkiFiles: pki.files,
-    manifests: makeControlPlaneManifests(release, { node, ...(advertiseIp ? { advertiseIp } : {}) }),
-    addons: makeAddonManifests(release, localServer),
-    pauseImage: release.images.pause, nodeIp: advertiseIp,
-    images: tarballs.map(({ reference, file: tarball }) => ({ reference, file: tarball })),
-    script, builtAt: context.builtAt,
-  });
-  return { entries, inputs: [...binaries.inputs, ...imageInputs], kubeconfig: pki.adminKubeconfig };
+  return {
+    release, binaries, pki, cidrs,
+    images: tarballs.map(({ reference, file: tarball }, i) => ({ reference, file: tarball, input: inputs[i] })),
+    server: { node, ...(advertiseIp ? { advertiseIp } : {}), localServer, externalServer },
+    ...(cluster ? { bootstrap: generateBootstrapToken() } : {}),
+    script: await readLocalFile(FIRSTBOOT_SCRIPT, 'pikube first-boot script'),
+    builtAt: context.builtAt,
+  };
 }
 
-export interface StaticInputs {
+// One card of the static profile from the shared inputs: a lone server without `role`, else the cluster's server
+// or one of its agents (kubelet, containerd and the node-level images only; the cluster CA but none of its keys).
+export function planStaticNode(recipe: Recipe, facts: ImageFacts, shared: StaticShared, role?: StaticNodeRole): KubernetesPlan {
+  const { release } = shared;
+  const node = recipe.hostname!;
+  const isAgent = role?.role === 'agent';
+  const network = makeStaticNetwork(shared.cidrs, role?.index ?? 0);
+  const nodeImages = new Set<string>([release.images.pause, release.images.proxy, release.images.coredns]);
+  const clusterImages = new Set<string>(Object.values(release.images));
+  const images = shared.images.filter(({ reference }) => !isAgent || nodeImages.has(reference) || !clusterImages.has(reference));
+  const base: StaticNodeInputs = {
+    node, release: release.version, binaries: shared.binaries, network, pauseImage: release.images.pause,
+    nodeIp: nodeAddresses(recipe).ips[0], images, script: shared.script, builtAt: shared.builtAt,
+    podRoutes: (role?.peers ?? []).map(({ index, host: peer }) => ({ subnet: makeStaticNetwork(shared.cidrs, index).nodePodSubnet, host: peer })),
+  };
+  const inputs = [...shared.binaries.inputs, ...images.flatMap(({ input }) => (input ? [input] : []))];
+  if (isAgent) {
+    if (!shared.bootstrap) throw new UserError('an agent needs the cluster\'s bootstrap token', 'build agents from a `cluster:` recipe');
+    const bootstrap = makeBootstrapKubeconfig({ server: role.server, caPem: shared.pki.caPem, token: formatBootstrapToken(shared.bootstrap) });
+    return { entries: planStaticAgent(facts, { ...base, server: role.server, caPem: shared.pki.caPem, bootstrapKubeconfig: bootstrap }), inputs };
+  }
+  const { server } = shared;
+  const entries = planStatic(facts, {
+    ...base, pkiFiles: shared.pki.files,
+    manifests: makeControlPlaneManifests(release, { node: server.node, ...(server.advertiseIp ? { advertiseIp: server.advertiseIp } : {}) }, network),
+    addons: makeAddonManifests(release, role ? server.externalServer : server.localServer, network, shared.bootstrap),
+  });
+  return { entries, inputs, kubeconfig: shared.pki.adminKubeconfig };
+}
+
+interface StaticNodeInputs {
   node: string;
   release: string;
   binaries: StaticBinaries;
-  pkiFiles: Array<{ path: string; content: string; mode: number }>;
-  manifests: Array<{ path: string; content: string }>;
-  addons: Array<{ path: string; content: string }>;
+  network: StaticNetwork;
   pauseImage: string;
   nodeIp: string | undefined;
   images: Array<{ reference: string; file: LocalFile }>;
   script: LocalFile;
   builtAt: Date;
+  // A cluster node's routes to the other nodes' pods (none for a lone node).
+  podRoutes?: PodRoute[];
 }
 
-// The plan entries of the static profile, from inputs already acquired and generated (pure).
-export function planStatic(facts: ImageFacts, inputs: StaticInputs): PlanEntry[] {
+// The server's inputs: the node runtime plus its PKI, static pods and addons.
+export interface StaticInputs extends StaticNodeInputs {
+  pkiFiles: Array<{ path: string; content: string; mode: number }>;
+  manifests: Array<{ path: string; content: string }>;
+  addons: Array<{ path: string; content: string }>;
+}
+
+// An agent's inputs: the node runtime plus the server to join, the CA and the bootstrap kubeconfig.
+export interface StaticAgentInputs extends StaticNodeInputs {
+  server: string;
+  caPem: string;
+  bootstrapKubeconfig: string;
+}
+
+// What every static node runs: kubelet, containerd, runc, the CNI plugins and their configuration, the images, and
+// in a cluster the routes to the other nodes' pods.
+function planNodeRuntime(facts: ImageFacts, inputs: StaticNodeInputs): PlanEntry[] {
   const origin = `Kubernetes ${inputs.release} (static)`;
   return [
     file('/usr/local/bin/kubelet', host(inputs.binaries.kubelet), 0o755, origin),
@@ -100,19 +179,49 @@ export function planStatic(facts: ImageFacts, inputs: StaticInputs): PlanEntry[]
     file('/etc/systemd/system/kubelet.service.d/10-kubeadm.conf', text(makeKubeletKubeadmDropIn()), 0o644, origin),
     file('/etc/systemd/system/kubelet.service.d/20-pikube.conf', text(makeKubeletPikubeDropIn()), 0o644, origin),
     enable('kubelet.service', origin),
-    file('/var/lib/kubelet/config.yaml', text(makeKubeletConfig()), 0o644, origin),
+    file('/var/lib/kubelet/config.yaml', text(makeKubeletConfig(inputs.network)), 0o644, origin),
     file('/var/lib/kubelet/kubeadm-flags.env', text(makeKubeletFlags(inputs.node, inputs.nodeIp)), 0o644, origin),
-    file('/etc/cni/net.d/10-pikube-bridge.conflist', text(makeCniConfig()), 0o644, 'pod network'),
+    file('/etc/cni/net.d/10-pikube-bridge.conflist', text(makeCniConfig(inputs.network)), 0o644, 'pod network'),
+    ...inputs.images.map(({ reference, file: tarball }) => file(`${STATIC_IMAGE_DIR}/pikube-${safeName(reference)}.tar`, host(tarball), 0o644, `image ${reference}`)),
+    ...planPodRoutes(inputs.podRoutes ?? []),
+    ...planPiFixes(facts, inputs.builtAt),
+  ];
+}
+
+// The plan entries of the static profile's server (a lone node, or a cluster's control plane), from inputs already
+// acquired and generated (pure).
+export function planStatic(facts: ImageFacts, inputs: StaticInputs): PlanEntry[] {
+  const origin = `Kubernetes ${inputs.release} (static)`;
+  return [
+    ...planNodeRuntime(facts, inputs),
     { type: 'directory', partition: 'root', path: '/var/lib/etcd', mode: 0o700, uid: 0, gid: 0, origin },
     ...inputs.pkiFiles.map((f) => file(f.path, text(f.content), f.mode, 'cluster PKI made on the host')),
     ...inputs.manifests.map((m) => file(m.path, text(m.content), 0o600, `${origin} control plane`)),
     ...inputs.addons.map((m) => file(m.path, text(m.content), 0o644, `${origin} addons`)),
-    ...inputs.images.map(({ reference, file: tarball }) => file(`${STATIC_IMAGE_DIR}/pikube-${safeName(reference)}.tar`, host(tarball), 0o644, `image ${reference}`)),
-    ...planPiFixes(facts, inputs.builtAt),
     ...planFirstBoot({
       profile: 'static', role: 'server', node: inputs.node, architecture: facts.architecture, bootMount: facts.bootMount, imageDir: STATIC_IMAGE_DIR,
       builds: [], script: inputs.script, after: 'containerd.service',
       env: { PIKUBE_UNIT: 'kubelet', PIKUBE_KUBECONFIG: '/etc/kubernetes/super-admin.conf', PIKUBE_PAUSE_IMAGE: inputs.pauseImage, PIKUBE_ADDONS: '/etc/kubernetes/addons', PIKUBE_IMAGES_IMPORTED: IMAGES_IMPORTED },
+    }),
+  ];
+}
+
+// The plan entries of a static cluster's agent: the node runtime, the cluster CA and the bootstrap kubeconfig the
+// kubelet trades for its own client certificate (it writes /etc/kubernetes/kubelet.conf itself), nothing else of
+// the control plane (pure).
+export function planStaticAgent(facts: ImageFacts, inputs: StaticAgentInputs): PlanEntry[] {
+  const origin = `Kubernetes ${inputs.release} (static agent)`;
+  return [
+    ...planNodeRuntime(facts, inputs),
+    file(`${PKI_DIR}/ca.crt`, text(inputs.caPem), 0o644, 'cluster CA made on the host'),
+    file(BOOTSTRAP_KUBECONFIG, text(inputs.bootstrapKubeconfig), 0o600, `${origin} bootstrap token`),
+    ...planFirstBoot({
+      profile: 'static', role: 'agent', node: inputs.node, architecture: facts.architecture, bootMount: facts.bootMount, imageDir: STATIC_IMAGE_DIR,
+      builds: [], script: inputs.script, after: 'containerd.service',
+      env: {
+        PIKUBE_UNIT: 'kubelet', PIKUBE_KUBECONFIG: '/etc/kubernetes/kubelet.conf', PIKUBE_BOOTSTRAP_KUBECONFIG: BOOTSTRAP_KUBECONFIG, PIKUBE_SERVER: inputs.server,
+        PIKUBE_PAUSE_IMAGE: inputs.pauseImage, PIKUBE_IMAGES_IMPORTED: IMAGES_IMPORTED,
+      },
     }),
   ];
 }
