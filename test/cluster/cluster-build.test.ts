@@ -1,10 +1,10 @@
-import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
 import { parse } from 'yaml';
 import { readLayout } from '../../src/image/read-facts.ts';
-import { runCli } from '../helpers/cli.ts';
+import { runCli, startCli } from '../helpers/cli.ts';
 import { checkFilesystems, makeBase, readBootFile, readRootFile, sha256, statInImage } from '../helpers/image.ts';
 import { serveK3sRelease } from '../helpers/k3s-release.ts';
 import { startMirror } from '../helpers/mirror.ts';
@@ -149,4 +149,29 @@ test('a base that ships an RSA host key: every card replaces it with its own', a
     t.not(body, bakedBody, 'the base\'s key is replaced');
   }
   t.not(bodies[0], bodies[1], 'no two cards share the RSA key');
+});
+
+test('Ctrl-C while cards are being derived exits 130 and leaves the older cluster folder as it was', async (t) => {
+  const { dir } = await makeBase(t, { arch: 'armhf', sizeMiB: 600, rootMiB: 500, fillerMiB: 200 });
+  const mirror = await startMirror(t);
+  serveK3sRelease(mirror, 'v1.34.11+k3s1', 'armhf');
+  const recipe = await writeRecipe(dir, {
+    base: 'base.img', mirror: mirror.url, user: { name: 'pirate', passwordHash: '$6$salt$abcdefghijklmnopqrstuv' },
+    kubernetes: { distribution: 'k3s' },
+    cluster: { nodes: ['pi-1', 'pi-2', 'pi-3', 'pi-4'].map((hostname, i) => ({ hostname, role: i === 0 ? 'server' : 'agent' })) },
+  });
+  const output = join(dir, 'cluster');
+  await mkdir(output);
+  await writeFile(join(output, 'cluster.json'), '{"nodes": []}\n');
+  const child = startCli(['build', '-c', recipe, '-o', output], { env: { PIKUBE_CACHE: join(dir, 'cache') } });
+  let seen = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    seen += chunk.toString();
+    if (seen.includes('card 1/4') && !child.killed) child.kill('SIGINT');
+  });
+  const result = await child;
+  t.is(result.exitCode, 130, String(result.stderr));
+  t.regex(String(result.stderr), /interrupted/);
+  t.deepEqual(await readdir(output), ['cluster.json'], 'the older folder is untouched');
+  t.deepEqual((await readdir(dir)).filter((n) => n.startsWith('.')), [], 'no temporary folder is left');
 });
