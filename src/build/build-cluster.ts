@@ -8,6 +8,7 @@ import { makeAdminKubeconfig } from '../kube/plan-kubernetes.ts';
 import { log } from '../log.ts';
 import { splitSharedPlan } from '../plan/split-shared.ts';
 import { clusterServerUrl, listClusterNodes } from './cluster-nodes.ts';
+import { checkClusterSpace } from './check-cluster-space.ts';
 import { CLUSTER_MANIFEST, withClusterOutput } from './cluster-output.ts';
 import { deriveCards } from './derive-cards.ts';
 import type { BuildSession } from './load-build.ts';
@@ -64,6 +65,7 @@ export async function buildCluster(session: BuildSession, output: string, backen
     const { shared, nodes: own } = splitSharedPlan(plans);
     log.step(`writing what every card shares (${shared.entries.length} entries)`);
     await applyPlan(shared, base, backend, signal);
+    await checkClusterSpace(base, nodes.length);
     const cards = await deriveCards(base, nodes.map((node, i) => {
       const plan = own[i];
       if (!plan) throw new InternalError(`no plan for card ${node.hostname}`);

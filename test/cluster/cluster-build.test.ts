@@ -175,3 +175,24 @@ test('Ctrl-C while cards are being derived exits 130 and leaves the older cluste
   t.deepEqual(await readdir(output), ['cluster.json'], 'the older folder is untouched');
   t.deepEqual((await readdir(dir)).filter((n) => n.startsWith('.')), [], 'no temporary folder is left');
 });
+
+test('a cluster whose cards cannot fit on the output\'s disk is refused before any card is copied', async (t) => {
+  const { dir } = await makeBase(t, { arch: 'armhf', sizeMiB: 400, rootMiB: 300, fillerMiB: 40 });
+  const small = join(dir, 'small');
+  await mkdir(small);
+  await execa('mount', ['-t', 'tmpfs', '-o', 'size=150m', 'tmpfs', small]);
+  t.teardown(() => execa('umount', [small], { reject: false }));
+  const mirror = await startMirror(t);
+  serveK3sRelease(mirror, 'v1.34.11+k3s1', 'armhf');
+  const recipe = await writeRecipe(dir, {
+    base: 'base.img', mirror: mirror.url, user: { name: 'pirate', passwordHash: '$6$salt$abcdefghijklmnopqrstuv' },
+    kubernetes: { distribution: 'k3s' },
+    cluster: { nodes: ['pi-1', 'pi-2', 'pi-3', 'pi-4', 'pi-5'].map((hostname, i) => ({ hostname, role: i === 0 ? 'server' : 'agent' })) },
+  });
+  const result = await runCli(['build', '-c', recipe, '-o', join(small, 'cluster')], { env: { PIKUBE_CACHE: join(dir, 'cache') } });
+  t.is(result.exitCode, 1, result.stderr);
+  t.regex(result.stderr, /the 5 cards need about [\d.]+ MiB more beside the output, and its filesystem has [\d.]+ MiB free/);
+  t.regex(result.stderr, /hint: free some space, or choose -o DIR on a bigger disk/);
+  t.notRegex(result.stderr, /card 1\/5/, 'no card was started');
+  t.deepEqual(await readdir(small), [], 'nothing is left on the small disk');
+});
