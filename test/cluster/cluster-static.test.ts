@@ -94,6 +94,7 @@ test('a 1-server, 2-agent static cluster: the server holds the control plane, th
   t.like(secret, { metadata: { name: `bootstrap-token-${secret.stringData['token-id']}`, namespace: 'kube-system' }, type: 'bootstrap.kubernetes.io/token' });
   t.like(secret.stringData, { 'usage-bootstrap-authentication': 'true', 'usage-bootstrap-signing': 'true', 'auth-extra-groups': GROUP });
   t.is(secret.stringData.expiration, undefined, 'the token does not expire before the cards are flashed');
+  t.like((await statInImage(server, ['/etc/kubernetes/addons/15-bootstrap-token.yaml'])).get('/etc/kubernetes/addons/15-bootstrap-token.yaml'), { mode: 0o600, uid: 0 }, 'only root reads the token');
   const token = `${secret.stringData['token-id']}.${secret.stringData['token-secret']}`;
   t.regex(token, /^[a-z0-9]{6}\.[a-z0-9]{16}$/);
   const bindings = bootstrap.filter((o) => o.kind === 'ClusterRoleBinding') as unknown as Array<{ metadata: { name: string }; roleRef: { name: string }; subjects: Array<{ kind: string; name: string }> }>;

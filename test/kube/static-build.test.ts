@@ -96,7 +96,7 @@ test('an arm64 Raspberry Pi OS-shaped base becomes an upstream Kubernetes node w
     '/var/lib/etcd': { mode: 0o700, type: 'directory' },
     '/etc/kubernetes/admin.conf': { mode: 0o600 }, '/etc/kubernetes/super-admin.conf': { mode: 0o600 }, '/etc/kubernetes/kubelet.conf': { mode: 0o600 },
     '/etc/kubernetes/controller-manager.conf': { mode: 0o600 }, '/etc/kubernetes/scheduler.conf': { mode: 0o600 },
-    '/etc/kubernetes/addons/10-rbac.yaml': { mode: 0o644 }, '/etc/kubernetes/addons/20-kube-proxy.yaml': { mode: 0o644 }, '/etc/kubernetes/addons/30-coredns.yaml': { mode: 0o644 },
+    '/etc/kubernetes/addons/10-rbac.yaml': { mode: 0o600 }, '/etc/kubernetes/addons/20-kube-proxy.yaml': { mode: 0o600 }, '/etc/kubernetes/addons/30-coredns.yaml': { mode: 0o600 },
     '/usr/local/lib/pikube/firstboot.sh': { mode: 0o755 }, '/etc/systemd/system/pikube-firstboot.service': { mode: 0o644 },
     [P('sa.key')]: { mode: 0o600 }, [P('sa.pub')]: { mode: 0o644 },
   };

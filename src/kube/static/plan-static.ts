@@ -197,7 +197,8 @@ export function planStatic(facts: ImageFacts, inputs: StaticInputs): PlanEntry[]
     { type: 'directory', partition: 'root', path: '/var/lib/etcd', mode: 0o700, uid: 0, gid: 0, origin },
     ...inputs.pkiFiles.map((f) => file(f.path, text(f.content), f.mode, 'cluster PKI made on the host')),
     ...inputs.manifests.map((m) => file(m.path, text(m.content), 0o600, `${origin} control plane`)),
-    ...inputs.addons.map((m) => file(m.path, text(m.content), 0o644, `${origin} addons`)),
+    // 0600: only first boot (root) applies them, and a cluster's bootstrap token Secret is among them.
+    ...inputs.addons.map((m) => file(m.path, text(m.content), 0o600, `${origin} addons`)),
     ...planFirstBoot({
       profile: 'static', role: 'server', node: inputs.node, architecture: facts.architecture, bootMount: facts.bootMount, imageDir: STATIC_IMAGE_DIR,
       builds: [], script: inputs.script, after: 'containerd.service',
