@@ -88,3 +88,18 @@ export async function issueCertificate(request: CertificateRequest, issuer?: Iss
   });
   return { ...pair, certificate, certPem: certificate.toString('pem') };
 }
+
+// A key or certificate as it lands in the image.
+export interface PkiFile {
+  path: string;
+  content: string;
+  mode: number;
+}
+
+// A certificate and its key as DIR/NAME.crt (0644) and DIR/NAME.key (0600), the layout k3s and kubeadm share.
+export function listPemFiles(dir: string, name: string, cert: IssuedCertificate): PkiFile[] {
+  return [
+    { path: `${dir}/${name}.crt`, content: cert.certPem, mode: 0o644 },
+    { path: `${dir}/${name}.key`, content: cert.keyPem, mode: 0o600 },
+  ];
+}

@@ -1,11 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { generateRsaKey, issueCertificate, type IssuedCertificate } from './certificates.ts';
-
-export interface PkiFile {
-  path: string;
-  content: string;
-  mode: number;
-}
+import { generateRsaKey, issueCertificate, listPemFiles, type PkiFile } from './certificates.ts';
 
 export interface K3sPki {
   files: PkiFile[];
@@ -32,18 +26,14 @@ export async function generateK3sPki(options: K3sPkiOptions): Promise<K3sPki> {
   ]);
   const serviceKey = await generateRsaKey();
   const admin = await issueCertificate({ commonName: 'pikube-admin', organizations: ['system:masters'], notBefore: options.notBefore, days: 365, usage: 'client' }, clientCa);
-  const pair = (name: string, cert: IssuedCertificate): PkiFile[] => [
-    { path: `${TLS_DIR}/${name}.crt`, content: cert.certPem, mode: 0o644 },
-    { path: `${TLS_DIR}/${name}.key`, content: cert.keyPem, mode: 0o600 },
-  ];
   const secret = randomBytes(24).toString('hex');
   return {
     files: [
-      ...pair('server-ca', serverCa),
-      ...pair('client-ca', clientCa),
-      ...pair('request-header-ca', requestHeaderCa),
-      ...pair('etcd/server-ca', etcdServerCa),
-      ...pair('etcd/peer-ca', etcdPeerCa),
+      ...listPemFiles(TLS_DIR, 'server-ca', serverCa),
+      ...listPemFiles(TLS_DIR, 'client-ca', clientCa),
+      ...listPemFiles(TLS_DIR, 'request-header-ca', requestHeaderCa),
+      ...listPemFiles(TLS_DIR, 'etcd/server-ca', etcdServerCa),
+      ...listPemFiles(TLS_DIR, 'etcd/peer-ca', etcdPeerCa),
       { path: `${TLS_DIR}/service.key`, content: serviceKey.keyPem, mode: 0o600 },
     ],
     token: `K10${createHash('sha256').update(serverCa.certPem).digest('hex')}::server:${secret}`,

@@ -1,11 +1,5 @@
-import { generateRsaKey, issueCertificate, type CertificateRequest, type IssuedCertificate } from './certificates.ts';
+import { generateRsaKey, issueCertificate, listPemFiles, type CertificateRequest, type IssuedCertificate, type PkiFile } from './certificates.ts';
 import { makeKubeconfig } from '../kubeconfig.ts';
-
-export interface KubeadmPkiFile {
-  path: string;
-  content: string;
-  mode: number;
-}
 
 export interface KubeadmPkiOptions {
   node: string;
@@ -22,7 +16,7 @@ export interface KubeadmPkiOptions {
 }
 
 export interface KubeadmPki {
-  files: KubeadmPkiFile[];
+  files: PkiFile[];
   caPem: string;
   // The admin identity (O=kubeadm:cluster-admins) for OUTPUT.kubeconfig.
   adminKubeconfig: string;
@@ -64,28 +58,24 @@ export async function generateKubeadmPki(options: KubeadmPkiOptions): Promise<Ku
     leaf({ commonName: 'system:kube-controller-manager', usage: 'client' }, ca),
     leaf({ commonName: 'system:kube-scheduler', usage: 'client' }, ca),
   ]);
-  const pair = (name: string, cert: IssuedCertificate): KubeadmPkiFile[] => [
-    { path: `${PKI_DIR}/${name}.crt`, content: cert.certPem, mode: 0o644 },
-    { path: `${PKI_DIR}/${name}.key`, content: cert.keyPem, mode: 0o600 },
-  ];
   const kubeconfig = (user: string, cert: IssuedCertificate, server: string) => makeKubeconfig({
     clusterName: 'kubernetes', server, caPem: ca.certPem, userName: user, certPem: cert.certPem, keyPem: cert.keyPem,
   });
-  const conf = (name: string, user: string, cert: IssuedCertificate): KubeadmPkiFile => ({ path: `/etc/kubernetes/${name}`, content: kubeconfig(user, cert, options.localServer), mode: 0o600 });
+  const conf = (name: string, user: string, cert: IssuedCertificate): PkiFile => ({ path: `/etc/kubernetes/${name}`, content: kubeconfig(user, cert, options.localServer), mode: 0o600 });
   return {
     files: [
-      ...pair('ca', ca),
-      ...pair('apiserver', apiserver),
-      ...pair('apiserver-kubelet-client', kubeletClient),
-      ...pair('front-proxy-ca', frontProxyCa),
-      ...pair('front-proxy-client', frontProxyClient),
+      ...listPemFiles(PKI_DIR, 'ca', ca),
+      ...listPemFiles(PKI_DIR, 'apiserver', apiserver),
+      ...listPemFiles(PKI_DIR, 'apiserver-kubelet-client', kubeletClient),
+      ...listPemFiles(PKI_DIR, 'front-proxy-ca', frontProxyCa),
+      ...listPemFiles(PKI_DIR, 'front-proxy-client', frontProxyClient),
       { path: `${PKI_DIR}/sa.key`, content: serviceAccount.keyPem, mode: 0o600 },
       { path: `${PKI_DIR}/sa.pub`, content: serviceAccount.publicPem, mode: 0o644 },
-      ...pair('etcd/ca', etcdCa),
-      ...pair('etcd/server', etcdServer),
-      ...pair('etcd/peer', etcdPeer),
-      ...pair('etcd/healthcheck-client', etcdHealth),
-      ...pair('apiserver-etcd-client', apiserverEtcd),
+      ...listPemFiles(PKI_DIR, 'etcd/ca', etcdCa),
+      ...listPemFiles(PKI_DIR, 'etcd/server', etcdServer),
+      ...listPemFiles(PKI_DIR, 'etcd/peer', etcdPeer),
+      ...listPemFiles(PKI_DIR, 'etcd/healthcheck-client', etcdHealth),
+      ...listPemFiles(PKI_DIR, 'apiserver-etcd-client', apiserverEtcd),
       conf('admin.conf', 'kubernetes-admin', admin),
       conf('super-admin.conf', 'kubernetes-super-admin', superAdmin),
       conf('kubelet.conf', `system:node:${options.node}`, kubelet),
