@@ -1,14 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ToolError } from '../errors.ts';
-import { blobPath as cachedBlobPath } from '../acquire/cache-store.ts';
-
-// The shared content-addressed cache: <cacheDir>/blobs/sha256/<hex>, written only after the bytes match the digest.
-export interface BlobStore {
-  cacheDir: string;
-}
+import { blobPath as cachedBlobPath, commitBlob, findBlob, touchBlob } from '../acquire/cache-store.ts';
 
 const SHA256 = /^sha256:([a-f0-9]{64})$/;
 
@@ -29,15 +24,13 @@ export function partialBlobPath(cacheDir: string, digest: string): string {
   return join(cacheDir, 'tmp', `${digestHex(digest)}.partial`);
 }
 
-// True when the blob is cached with the expected size (contents are re-verified whenever they are read out).
+// True when the blob is cached with the expected size (contents are re-verified whenever they are read out); a
+// hit marks the blob used, so `cache prune --older-than` keeps layers that builds still use.
 export async function hasBlob(cacheDir: string, digest: string, size?: number): Promise<boolean> {
-  try {
-    const info = await stat(blobPath(cacheDir, digest));
-    return info.isFile() && (size === undefined || info.size === size);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw error;
-  }
+  const found = await findBlob(cacheDir, digestHex(digest));
+  if (!found || (size !== undefined && found.size !== size)) return false;
+  await touchBlob(cacheDir, digestHex(digest));
+  return true;
 }
 
 // sha256:<hex> of some bytes.
@@ -72,9 +65,7 @@ export async function writeBlob(cacheDir: string, digest: string, data: Buffer, 
 
 // Moves a finished, verified download into place.
 export async function commitPartialBlob(cacheDir: string, digest: string): Promise<void> {
-  const target = blobPath(cacheDir, digest);
-  await mkdir(dirname(target), { recursive: true });
-  await rename(partialBlobPath(cacheDir, digest), target);
+  await commitBlob(cacheDir, partialBlobPath(cacheDir, digest), digestHex(digest));
 }
 
 // Reads a small cached blob back, verifying it; a corrupted copy is deleted so the next online pull replaces it.
@@ -86,6 +77,7 @@ export async function readBlob(cacheDir: string, digest: string): Promise<Buffer
     await rm(path, { force: true });
     throw digestMismatch(digest, actual, `the cache (${path})`);
   }
+  await touchBlob(cacheDir, digestHex(digest));
   return data;
 }
 
