@@ -9,7 +9,7 @@ import { log } from '../log.ts';
 import { splitSharedPlan } from '../plan/split-shared.ts';
 import { clusterServerUrl, listClusterNodes } from './cluster-nodes.ts';
 import { checkClusterSpace } from './check-cluster-space.ts';
-import { CLUSTER_MANIFEST, withClusterOutput } from './cluster-output.ts';
+import { CLUSTER_MANIFEST, formatCardLabel, withClusterOutput } from './cluster-output.ts';
 import { deriveCards } from './derive-cards.ts';
 import type { BuildSession } from './load-build.ts';
 import { makeHostKeys, planNodeIdentity } from './node-identity.ts';
@@ -69,7 +69,7 @@ export async function buildCluster(session: BuildSession, output: string, backen
     const cards = await deriveCards(base, nodes.map((node, i) => {
       const plan = own[i];
       if (!plan) throw new InternalError(`no plan for card ${node.hostname}`);
-      return { image: join(out, `${node.hostname}.img`), plan, label: `${node.hostname} (${node.role}${node.address ? `, ${node.address}` : ''})` };
+      return { image: join(out, `${node.hostname}.img`), plan, label: formatCardLabel(node) };
     }), backend, signal);
     const built = nodes.map((node, i): BuiltNode => ({
       hostname: node.hostname, role: node.role, ...(node.address ? { address: node.address } : {}),

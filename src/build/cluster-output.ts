@@ -5,6 +5,11 @@ import { UserError } from '../errors.ts';
 // The file that marks a folder as a pikube cluster build (and lists its cards in flashing order).
 export const CLUSTER_MANIFEST = 'cluster.json';
 
+// How a card is named in progress lines and questions, the same when building and flashing: "pi-2 (agent, 192.168.1.51)".
+export function formatCardLabel(card: { hostname: string; role: string; address?: string }): string {
+  return `${card.hostname} (${card.role}${card.address ? `, ${card.address}` : ''})`;
+}
+
 export interface ClusterWorkArea {
   // Where the finished files go; renamed to the output folder only on success.
   out: string;

@@ -1,5 +1,7 @@
 import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { BuiltNode } from '../build/build-cluster.ts';
+import { CLUSTER_MANIFEST, formatCardLabel } from '../build/cluster-output.ts';
 import { UserError } from '../errors.ts';
 import { log } from '../log.ts';
 import { canAsk, terminalAsker } from './ask-user.ts';
@@ -12,12 +14,7 @@ export interface FlashClusterOptions extends Omit<FlashOptions, 'imagePath' | 'b
   from?: string;
 }
 
-interface ManifestNode {
-  hostname: string;
-  role: string;
-  address?: string;
-  image: string;
-}
+type ManifestNode = Pick<BuiltNode, 'hostname' | 'role' | 'address' | 'image'>;
 
 // `pikube flash --cluster DIR`: the cards of a cluster one after another, in the recipe's order, asking for each
 // card before writing it, with every check of a single flash (system drives refused, size, confirmation, verify).
@@ -37,7 +34,7 @@ export async function flashCluster(options: FlashClusterOptions): Promise<FlashS
   const written: FlashSummary[] = [];
   const todo = nodes.slice(start);
   for (const [i, node] of todo.entries()) {
-    const label = `${node.hostname} (${node.role}${node.address ? `, ${node.address}` : ''})`;
+    const label = formatCardLabel(node);
     if (!(await asker.confirm(`Insert the card for ${label}, card ${start + i + 1} of ${nodes.length}. Ready?`))) {
       throw new UserError(`stopped before ${node.hostname}${written.length ? `: ${todo.slice(0, i).map((n) => n.hostname).join(', ')} written` : ''}`,
         `continue later with: pikube flash --cluster ${options.dir} --from ${node.hostname}`);
@@ -50,10 +47,18 @@ export async function flashCluster(options: FlashClusterOptions): Promise<FlashS
 }
 
 async function readClusterManifest(dir: string): Promise<ManifestNode[]> {
-  const text = await readFile(join(dir, 'cluster.json'), 'utf8').catch(() => {
-    throw new UserError(`${dir} is not a cluster built by pikube (it has no cluster.json)`, 'build one with `pikube build` from a recipe with `cluster:`, or flash a single image without --cluster');
+  const text = await readFile(join(dir, CLUSTER_MANIFEST), 'utf8').catch(() => {
+    throw new UserError(`${dir} is not a cluster built by pikube (it has no ${CLUSTER_MANIFEST})`, 'build one with `pikube build` from a recipe with `cluster:`, or flash a single image without --cluster');
   });
-  const data = JSON.parse(text) as { nodes?: ManifestNode[] };
-  if (!Array.isArray(data.nodes) || data.nodes.length === 0) throw new UserError(`${dir}/cluster.json lists no cards`, 'build the cluster again with `pikube build`');
-  return data.nodes;
+  let data: { nodes?: ManifestNode[] };
+  try {
+    data = JSON.parse(text) as { nodes?: ManifestNode[] };
+  } catch (error) {
+    throw new UserError(`${dir}/${CLUSTER_MANIFEST} is damaged (${(error as Error).message})`, 'build the cluster again with `pikube build`', { cause: error });
+  }
+  const nodes = data.nodes;
+  if (!Array.isArray(nodes) || nodes.length === 0 || nodes.some((n) => typeof n?.hostname !== 'string' || typeof n.image !== 'string')) {
+    throw new UserError(`${dir}/${CLUSTER_MANIFEST} lists no cards pikube can read`, 'build the cluster again with `pikube build`');
+  }
+  return nodes;
 }

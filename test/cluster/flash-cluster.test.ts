@@ -84,6 +84,10 @@ test('pikube flash refuses a folder that is not a cluster, and an image together
   const notCluster = await runCli(['flash', '--cluster', dir, '--device', path.join(dir, 'x.img')]);
   t.is(notCluster.exitCode, 1, notCluster.stderr);
   t.regex(notCluster.stderr, /is not a cluster built by pikube \(it has no cluster\.json\)/);
+  await writeFile(path.join(dir, 'cluster.json'), '{"nodes": [');
+  const damaged = await runCli(['flash', '--cluster', dir, '--device', path.join(dir, 'x.img')]);
+  t.is(damaged.exitCode, 1, damaged.stderr);
+  t.regex(damaged.stderr, /cluster\.json is damaged \(.*\)\n  hint: build the cluster again with `pikube build`/);
   const both = await runCli(['flash', 'a.img', '--cluster', dir]);
   t.is(both.exitCode, 1);
   t.regex(both.stderr, /give an image or --cluster DIR, not both/);
