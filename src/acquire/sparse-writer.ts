@@ -1,6 +1,5 @@
 import { type FileHandle } from 'node:fs/promises';
 import { Writable } from 'node:stream';
-import { crc32 } from 'node:zlib';
 
 const BLOCK = 1024 * 1024;
 const UNIT = 64 * 1024;
@@ -12,22 +11,16 @@ export class SparseWriter extends Writable {
   private readonly block = Buffer.allocUnsafe(BLOCK);
   private filled = 0;
   private position = 0;
-  private crc = 0;
   // Bytes actually written (the rest are holes).
   dataBytes = 0;
 
-  constructor(private readonly handle: FileHandle, private readonly options: { sparse: boolean; trackCrc32?: boolean }) {
+  constructor(private readonly handle: FileHandle, private readonly options: { sparse: boolean }) {
     super({ highWaterMark: BLOCK });
   }
 
   // Total bytes received so far.
   get bytes(): number {
     return this.position + this.filled;
-  }
-
-  // CRC-32 of everything received (only when trackCrc32 was asked for).
-  get crc32(): number {
-    return this.crc;
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
@@ -39,7 +32,6 @@ export class SparseWriter extends Writable {
   }
 
   private async absorb(chunk: Buffer): Promise<void> {
-    if (this.options.trackCrc32) this.crc = crc32(chunk, this.crc);
     let offset = 0;
     while (offset < chunk.length) {
       const take = Math.min(BLOCK - this.filled, chunk.length - offset);

@@ -1,10 +1,11 @@
 import { createReadStream } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
-import { createInflateRaw } from 'node:zlib';
+import { pipeline, Transform, type Readable, type TransformCallback } from 'node:stream';
+import { crc32, createInflateRaw } from 'node:zlib';
 import unzipper from 'unzipper';
 import { UserError } from '../errors.ts';
+import { isZlibError } from './gzip-stream.ts';
 
 // One file inside a zip, with what it takes to stream it out.
 export interface ZipEntry {
@@ -50,7 +51,9 @@ export function chooseZipEntry(entries: ZipEntry[], archivePath: string, wanted?
   throw new UserError(`${path.basename(archivePath)} holds ${images.length > 1 ? 'several images' : 'no single image'}: ${names}`, 'name the one to use with `entry:` in the recipe');
 }
 
-// A stream of the entry's uncompressed bytes, read straight from its place in the file and inflated by zlib.
+// A stream of the entry's uncompressed bytes, read straight from its place in the file and inflated by zlib; it
+// fails (with `corrupt`) when the data does not inflate or does not match the size and CRC-32 the directory gives,
+// so no reader can take a damaged entry for an image.
 export async function openZipEntry(archivePath: string, entry: ZipEntry): Promise<Readable> {
   if (entry.flags & 0x1) throw new UserError(`${entry.name} in ${path.basename(archivePath)} is encrypted`, 'unpack it yourself and give the .img as the base');
   if (entry.method !== 0 && entry.method !== 8) {
@@ -58,18 +61,49 @@ export async function openZipEntry(archivePath: string, entry: ZipEntry): Promis
   }
   const header = Buffer.alloc(30);
   const handle = await open(archivePath, 'r');
+  let size: number;
   try {
     await handle.read(header, 0, 30, entry.localHeaderOffset);
+    size = (await handle.stat()).size;
   } finally {
     await handle.close();
   }
   if (header.readUInt32LE(0) !== 0x04034b50) throw corrupt(archivePath, new Error(`no local header for ${entry.name} at offset ${entry.localHeaderOffset}`));
   const start = entry.localHeaderOffset + 30 + header.readUInt16LE(26) + header.readUInt16LE(28);
-  const size = (await stat(archivePath)).size;
   if (start + entry.compressedSize > size) throw corrupt(archivePath, new Error(`${entry.name} runs past the end of the file`));
   const raw = createReadStream(archivePath, { start, end: start + entry.compressedSize - 1, highWaterMark: 1024 * 1024 });
   if (entry.compressedSize === 0) raw.destroy();
-  return entry.method === 8 ? raw.pipe(createInflateRaw({ chunkSize: 256 * 1024 })) : raw;
+  const check = new EntryCheck(archivePath, entry);
+  const stages = entry.method === 8 ? [raw, createInflateRaw({ chunkSize: 256 * 1024 })] : [raw];
+  // Registered before pipeline's own handlers, so a zlib failure reaches the reader as `corrupt`, not as Z_DATA_ERROR.
+  for (const stage of stages) stage.on('error', (error: Error) => isZlibError(error) && check.destroy(corrupt(archivePath, error)));
+  pipeline([...stages, check], () => undefined);
+  return check;
+}
+
+class EntryCheck extends Transform {
+  private bytes = 0;
+  private crc = 0;
+
+  constructor(private readonly archivePath: string, private readonly entry: ZipEntry) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.bytes += chunk.length;
+    this.crc = crc32(chunk, this.crc);
+    callback(null, chunk);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    const { entry } = this;
+    if (this.bytes === entry.uncompressedSize && this.crc >>> 0 === entry.crc32) callback();
+    else callback(corrupt(this.archivePath, new Error(`${entry.name} unpacked to ${this.bytes} bytes with CRC ${hex(this.crc >>> 0)}, the directory says ${entry.uncompressedSize} bytes, CRC ${hex(entry.crc32)}`)));
+  }
+}
+
+function hex(value: number): string {
+  return value.toString(16).padStart(8, '0');
 }
 
 // A damaged or cut-off archive is the input's fault: say so, and what to do.

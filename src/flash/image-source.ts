@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import { openGunzipStream } from '../acquire/gzip-stream.ts';
 import { detectImageFormat, type ImageFormat } from '../acquire/image-format.ts';
 import type { ZipEntry } from '../acquire/zip-entry.ts';
 import { UserError } from '../errors.ts';
@@ -23,11 +23,11 @@ export async function readImageSize(path: string): Promise<number | undefined> {
   return undefined;
 }
 
-// The image's bytes as one stream, decompressed on the fly (.gz, .xz, .zip): the one place to swap decoders; read it at once.
+// The image's bytes as one stream, decompressed on the fly (.gz, .xz, .zip) by acquire's checked readers; read it at once.
 export async function openImageStream(path: string, signal?: AbortSignal): Promise<ImageStream> {
   const format = await detectImageFormat(path);
   if (format === 'raw') return { format, stream: createReadStream(path, { highWaterMark: 4 * 1024 * 1024, signal }), size: (await stat(path)).size };
-  if (format === 'gzip') return { format, stream: createReadStream(path, { signal }).pipe(createGunzip({ chunkSize: 1024 * 1024 })) };
+  if (format === 'gzip') return { format, stream: openGunzipStream(path, signal) };
   if (format === 'xz') {
     const size = await readXzUncompressedSize(path);
     return { format, stream: openXzDecompressStream(path, signal), size };

@@ -73,6 +73,23 @@ test('compressed images (.gz, .xz, .zip) are streamed; .xz with the image\'s .bm
   await checkFilesystems(t, device, image, dir);
 });
 
+test('a truncated .gz and a stored .zip with a flipped byte are refused as damaged, not written as good', async (t) => {
+  const dir = await makeTempDir(t);
+  const image = await makeTestImage(dir, 48);
+  await execa('gzip', ['-k', '-1', image.path]);
+  const gz = `${image.path}.gz`;
+  const gzBytes = await readFile(gz);
+  await writeFile(gz, gzBytes.subarray(0, Math.floor(gzBytes.length / 2)));
+  await t.throwsAsync(flashImage({ ...quiet, imagePath: gz, device: path.join(dir, 'gz.out') }), { instanceOf: UserError, message: /pi\.img\.gz is not a readable gzip file \(truncated or corrupt/ });
+  const zip = path.join(dir, 'stored.zip');
+  await execa('zip', ['-q', '-0', '-j', zip, image.path]);
+  const zipBytes = await readFile(zip);
+  const at = zipBytes.indexOf(Buffer.from('PK\u0003\u0004', 'latin1')) + 30 + 'pi.img'.length + 3 * MiB;
+  zipBytes[at] = zipBytes[at]! ^ 0xff;
+  await writeFile(zip, zipBytes);
+  await t.throwsAsync(flashImage({ ...quiet, imagePath: zip, device: path.join(dir, 'zip.out') }), { instanceOf: UserError, message: /stored\.zip is not a readable zip archive \(.*CRC/ });
+});
+
 test('verification catches one byte changed on the target, and the partition table is then never written', async (t) => {
   const dir = await makeTempDir(t);
   const image = await makeTestImage(dir);
