@@ -7,7 +7,8 @@ import type { ExtBackend } from '../image/backend.ts';
 import { makeAdminKubeconfig } from '../kube/plan-kubernetes.ts';
 import { log } from '../log.ts';
 import { splitSharedPlan } from '../plan/split-shared.ts';
-import { clusterServerUrl, listClusterNodes } from './cluster-nodes.ts';
+import { makeServerUrl } from '../kube/node-address.ts';
+import { listClusterNodes } from './cluster-nodes.ts';
 import { checkClusterSpace } from './check-cluster-space.ts';
 import { CLUSTER_MANIFEST, formatCardLabel, withClusterOutput } from './cluster-output.ts';
 import { deriveCards } from './derive-cards.ts';
@@ -77,10 +78,10 @@ export async function buildCluster(session: BuildSession, output: string, backen
     }));
     const first = nodes.find((node) => node.role === 'server');
     if (!first) throw new InternalError('a cluster without a server passed the recipe checks');
-    const kubeconfig = makeAdminKubeconfig(kubernetes, first.hostname, clusterServerUrl(first.recipe));
+    const kubeconfig = makeAdminKubeconfig(kubernetes, first.hostname, makeServerUrl(first.recipe));
     await writeFile(join(out, 'cluster.kubeconfig'), kubeconfig, { mode: 0o600 });
     await chmod(join(out, 'cluster.kubeconfig'), 0o600);
-    await writeFile(join(out, CLUSTER_MANIFEST), `${JSON.stringify({ server: clusterServerUrl(first.recipe), nodes: built }, null, 2)}\n`);
+    await writeFile(join(out, CLUSTER_MANIFEST), `${JSON.stringify({ server: makeServerUrl(first.recipe), nodes: built }, null, 2)}\n`);
     return { dir: output, nodes: built, kubeconfig: join(output, 'cluster.kubeconfig') };
   });
 }

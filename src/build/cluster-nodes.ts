@@ -1,7 +1,8 @@
 import type { Recipe } from '../config/schema.ts';
 import { DEFAULT_CLUSTER_CIDR, DEFAULT_SERVICE_CIDR } from '../config/check-cluster.ts';
 import { InternalError } from '../errors.ts';
-import { nodeAddresses, type K3sNodeRole } from '../kube/k3s/plan-k3s.ts';
+import type { K3sNodeRole } from '../kube/k3s/plan-k3s.ts';
+import { findNodeHost, listNodeAddresses, makeServerUrl } from '../kube/node-address.ts';
 import type { KubeNodeRole } from '../kube/plan-kubernetes.ts';
 
 export interface ClusterNode {
@@ -22,12 +23,12 @@ export function listClusterNodes(recipe: Recipe): ClusterNode[] {
   const views = cluster.nodes.map((node) => {
     const { cluster: _omitted, ...rest } = recipe;
     const view: Recipe = { ...rest, hostname: node.hostname, ...(node.network ? { network: node.network } : {}) };
-    return { node, view, addresses: nodeAddresses(view) };
+    return { node, view, addresses: listNodeAddresses(view) };
   });
   const servers = views.filter(({ node }) => node.role === 'server');
   const first = servers[0];
   if (!first) throw new InternalError('a cluster without a server passed the recipe checks');
-  const join = clusterServerUrl(first.view);
+  const join = makeServerUrl(first.view);
   const tlsSan = [...new Set(servers.flatMap(({ addresses }) => [...addresses.names, ...addresses.ips]))];
   const cidrs = {
     ...(cluster.serviceCidr === undefined || cluster.serviceCidr === DEFAULT_SERVICE_CIDR ? {} : { serviceCidr: cluster.serviceCidr }),
@@ -38,7 +39,7 @@ export function listClusterNodes(recipe: Recipe): ClusterNode[] {
     const own = [...addresses.names, ...addresses.ips];
     let kube: KubeNodeRole;
     if (isStatic) {
-      const peers = views.flatMap((peer, i) => (i === index ? [] : [{ index: i, host: peer.addresses.ips[0] ?? peer.addresses.names[1] ?? peer.node.hostname }]));
+      const peers = views.flatMap((peer, i) => (i === index ? [] : [{ index: i, host: findNodeHost(peer.view) }]));
       kube = { distribution: 'static', role: node.role, server: join, tlsSan: node.role === 'server' ? [...own, ...tlsSan.filter((n) => !own.includes(n))] : [], index, peers };
     } else {
       const isFirst = view.hostname === first.view.hostname;
@@ -50,10 +51,4 @@ export function listClusterNodes(recipe: Recipe): ClusterNode[] {
     }
     return { hostname: node.hostname, role: node.role, recipe: view, kube, ...(addresses.ips[0] ? { address: addresses.ips[0] } : {}) };
   });
-}
-
-// The API address of a server: its static address, else HOSTNAME.local (mDNS, which both bases answer).
-export function clusterServerUrl(server: Recipe): string {
-  const { names, ips } = nodeAddresses(server);
-  return `https://${ips[0] ?? names[1]}:6443`;
 }

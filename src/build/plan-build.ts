@@ -7,7 +7,7 @@ import { readImageFacts } from '../image/read-facts.ts';
 import { log } from '../log.ts';
 import { buildPlan } from '../plan/build-plan.ts';
 import type { ImageFacts, Plan, PlanEntry } from '../plan/types.ts';
-import { nodeAddresses } from '../kube/k3s/plan-k3s.ts';
+import { makeServerUrl } from '../kube/node-address.ts';
 import { gatherKubernetes, makeAdminKubeconfig, planKubernetesNode, type KubeNodeRole, type KubernetesShared } from '../kube/plan-kubernetes.ts';
 import { hashPassword } from '../tools/openssl.ts';
 import { PIKUBE_VERSION } from '../version.ts';
@@ -97,8 +97,7 @@ export async function planBuild(session: BuildSession, image: string, workDir: s
   const plan = planNode(session, gathered, recipe);
   let kubeconfig: string | undefined;
   if (gathered.kubernetes && recipe.hostname) {
-    const { names, ips } = nodeAddresses(recipe);
-    kubeconfig = makeAdminKubeconfig(gathered.kubernetes, recipe.hostname, `https://${ips[0] ?? names[1]}:6443`);
+    kubeconfig = makeAdminKubeconfig(gathered.kubernetes, recipe.hostname, makeServerUrl(recipe));
   }
   return { facts: gathered.facts, plan, ...(kubeconfig === undefined ? {} : { kubeconfig }) };
 }

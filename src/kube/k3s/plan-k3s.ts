@@ -1,4 +1,5 @@
 import { posix } from 'node:path';
+import { listNodeAddresses } from '../node-address.ts';
 import { stringify } from 'yaml';
 import type { LocalFile, OverlayItem } from '../../acquire/local-inputs.ts';
 import type { Recipe } from '../../config/schema.ts';
@@ -40,13 +41,6 @@ export interface K3sNodeRole {
   clusterCidr?: string;
 }
 
-// Names the node can be reached by, for the API server certificate: the hostname, its mDNS name and a static address.
-export function nodeAddresses(recipe: Recipe): { names: string[]; ips: string[] } {
-  const hostname = recipe.hostname ?? 'raspberrypi';
-  const ip = recipe.network?.address.split('/')[0];
-  return { names: [hostname, `${hostname}.local`], ips: ip ? [ip] : [] };
-}
-
 function file(path: string, content: FileEntry['content'], mode: number, origin: string): FileEntry {
   return { type: 'file', partition: 'root', path, mode, uid: 0, gid: 0, content, origin };
 }
@@ -61,7 +55,7 @@ function host(local: LocalFile): FileEntry['content'] {
 export function planK3s(recipe: Recipe, facts: ImageFacts, inputs: K3sInputs): PlanEntry[] {
   const origin = `k3s ${inputs.version}`;
   const node = recipe.hostname ?? 'raspberrypi';
-  const { names, ips } = nodeAddresses(recipe);
+  const { names, ips } = listNodeAddresses(recipe);
   const role = inputs.node ?? { role: 'server', tlsSan: [...names, ...ips] };
   const unit = role.role === 'server' ? 'k3s' : 'k3s-agent';
   const config: Record<string, unknown> = role.role === 'server'

@@ -5,7 +5,6 @@ import { formatIpv4, parseIpv4 } from '../../config/ipv4.ts';
 export const CLUSTER = {
   name: 'kubernetes',
   domain: 'cluster.local',
-  apiPort: 6443,
 } as const;
 
 export const MANIFEST_DIR = '/etc/kubernetes/manifests';

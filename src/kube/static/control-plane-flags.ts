@@ -1,4 +1,5 @@
 import { CLUSTER, type StaticNetwork } from './cluster-settings.ts';
+import { API_PORT } from '../node-address.ts';
 import { PKI_DIR } from '../pki/kubeadm-pki.ts';
 
 export interface ControlPlaneAddress {
@@ -32,7 +33,7 @@ export function apiserverFlags(address: ControlPlaneAddress, network: StaticNetw
     '--requestheader-extra-headers-prefix=X-Remote-Extra-',
     '--requestheader-group-headers=X-Remote-Group',
     '--requestheader-username-headers=X-Remote-User',
-    `--secure-port=${CLUSTER.apiPort}`,
+    `--secure-port=${API_PORT}`,
     `--service-account-issuer=https://kubernetes.default.svc.${CLUSTER.domain}`,
     `--service-account-key-file=${pki('sa.pub')}`,
     `--service-account-signing-key-file=${pki('sa.key')}`,

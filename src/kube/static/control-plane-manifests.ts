@@ -3,6 +3,7 @@ import { Pod } from 'kubernetes-models/v1';
 import { stringify } from 'yaml';
 import type { StaticRelease } from './static-release.ts';
 import { makeStaticNetwork, MANIFEST_DIR, type StaticNetwork } from './cluster-settings.ts';
+import { API_PORT } from '../node-address.ts';
 import { apiserverFlags, controllerManagerFlags, etcdFlags, schedulerFlags, type ControlPlaneAddress } from './control-plane-flags.ts';
 
 export interface ManifestFile {
@@ -97,10 +98,10 @@ export function makeControlPlaneManifests(release: StaticRelease, address: Contr
     controlPlanePod({
       component: 'kube-apiserver', image: release.images.apiserver, flags: apiserverFlags(address, network), cpu: '250m',
       mounts: [...CA_MOUNTS, K8S_CERTS],
-      liveness: probe('/livez', 6443, 'HTTPS', apiHost, 8),
-      readiness: probe('/readyz', 6443, 'HTTPS', apiHost, 3, 1),
-      startup: probe('/livez', 6443, 'HTTPS', apiHost, 24),
-      annotations: { 'kubeadm.kubernetes.io/kube-apiserver.advertise-address.endpoint': `${apiHost}:6443` },
+      liveness: probe('/livez', API_PORT, 'HTTPS', apiHost, 8),
+      readiness: probe('/readyz', API_PORT, 'HTTPS', apiHost, 3, 1),
+      startup: probe('/livez', API_PORT, 'HTTPS', apiHost, 24),
+      annotations: { 'kubeadm.kubernetes.io/kube-apiserver.advertise-address.endpoint': `${apiHost}:${API_PORT}` },
     }),
     controlPlanePod({
       component: 'kube-controller-manager', image: release.images.controllerManager, flags: controllerManagerFlags(network), cpu: '200m',

@@ -4,7 +4,8 @@ import type { Recipe } from '../../config/schema.ts';
 import { UserError } from '../../errors.ts';
 import type { BuildInput, FileEntry, ImageFacts, PlanEntry } from '../../plan/types.ts';
 import { FIRSTBOOT_SCRIPT, planFirstBoot } from '../firstboot.ts';
-import { nodeAddresses, safeName } from '../k3s/plan-k3s.ts';
+import { safeName } from '../k3s/plan-k3s.ts';
+import { API_PORT, listNodeAddresses, makeServerUrl } from '../node-address.ts';
 import type { KubernetesContext, KubernetesPlan } from '../plan-kubernetes.ts';
 import { planPiFixes } from '../pi-fixes.ts';
 import { generateKubeadmPki, PKI_DIR, type KubeadmPki } from '../pki/kubeadm-pki.ts';
@@ -12,7 +13,7 @@ import { pullImageTarballs } from '../pull-images.ts';
 import { acquireStaticBinaries, type StaticBinaries } from './acquire-static.ts';
 import { makeAddonManifests } from './addons.ts';
 import { BOOTSTRAP_KUBECONFIG, formatBootstrapToken, generateBootstrapToken, type BootstrapToken } from './bootstrap-token.ts';
-import { CLUSTER, makeStaticNetwork, type StaticNetwork } from './cluster-settings.ts';
+import { makeStaticNetwork, type StaticNetwork } from './cluster-settings.ts';
 import { makeControlPlaneManifests } from './control-plane-manifests.ts';
 import {
   IMAGES_IMPORTED, makeCniConfig, makeContainerdConfig, makeContainerdUnit, makeKubeletConfig, makeKubeletFlags,
@@ -84,11 +85,11 @@ export async function gatherStatic(recipe: Recipe, facts: ImageFacts, context: K
   const binaries = await acquireStaticBinaries(release, join(context.workDir, 'static-binaries'), context.acquire);
   const clusterImages = Object.values(release.images);
   const { tarballs, inputs } = await pullImageTarballs([...clusterImages, ...recipe.images.filter((r) => !clusterImages.includes(r))], facts.architecture, context.workDir, context.acquire);
-  const own = nodeAddresses(serverRecipe);
+  const own = listNodeAddresses(serverRecipe);
   const sans = cluster ? cluster.role.tlsSan : [...own.names, ...own.ips];
   const advertiseIp = own.ips[0];
-  const localServer = `https://${advertiseIp ?? '127.0.0.1'}:${CLUSTER.apiPort}`;
-  const externalServer = cluster?.role.server ?? `https://${advertiseIp ?? own.names[1]}:${CLUSTER.apiPort}`;
+  const localServer = `https://${advertiseIp ?? '127.0.0.1'}:${API_PORT}`;
+  const externalServer = cluster?.role.server ?? makeServerUrl(serverRecipe);
   const cidrs = { ...(recipe.cluster?.serviceCidr ? { serviceCidr: recipe.cluster.serviceCidr } : {}), ...(recipe.cluster?.clusterCidr ? { clusterCidr: recipe.cluster.clusterCidr } : {}) };
   const pki = await generateKubeadmPki({
     node, apiNames: sans.filter((san) => !IP.test(san)), apiIps: sans.filter((san) => IP.test(san)), serviceIp: makeStaticNetwork(cidrs).serviceIp,
@@ -116,7 +117,7 @@ export function planStaticNode(recipe: Recipe, facts: ImageFacts, shared: Static
   const images = shared.images.filter(({ reference }) => !isAgent || nodeImages.has(reference) || !clusterImages.has(reference));
   const base: StaticNodeInputs = {
     node, release: release.version, binaries: shared.binaries, network, pauseImage: release.images.pause,
-    nodeIp: nodeAddresses(recipe).ips[0], images, script: shared.script, builtAt: shared.builtAt,
+    nodeIp: listNodeAddresses(recipe).ips[0], images, script: shared.script, builtAt: shared.builtAt,
     podRoutes: (role?.peers ?? []).map(({ index, host: peer }) => ({ subnet: makeStaticNetwork(shared.cidrs, index).nodePodSubnet, host: peer })),
   };
   const inputs = [...shared.binaries.inputs, ...images.flatMap(({ input }) => (input ? [input] : []))];
