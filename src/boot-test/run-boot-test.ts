@@ -4,6 +4,7 @@ import { UserError } from '../errors.ts';
 import { readImageFacts, readLayout } from '../image/read-facts.ts';
 import { FIRSTBOOT_RECORDS, FIRSTBOOT_UNIT_PATH, STATUS_FILE } from '../kube/firstboot.ts';
 import { log } from '../log.ts';
+import { ensureTools } from '../tools/check-tools.ts';
 import { copySparse } from '../tools/cp.ts';
 import { readExtText, statExtPaths, type ExtVolume } from '../tools/debugfs.ts';
 import { copyFromFat, copyToFat, readFatFile, type FatVolume } from '../tools/mtools.ts';
@@ -66,6 +67,7 @@ export async function runBootTest(options: BootTestOptions): Promise<BootTestRes
     throw new UserError(`${options.image} holds ${facts.architecture} binaries but ${machine.name} emulates ${machine.architecture}`,
       `use --machine ${facts.architecture === 'armhf' ? 'raspi2b' : 'raspi3b'} (or virt)`);
   }
+  await ensureTools('boot-test', { include: [machine.system] });
   const installed = await statExtPaths({ image: options.image, offset: facts.root.start * facts.table.sectorSize }, [FIRSTBOOT_UNIT_PATH]);
   if (!installed.get(FIRSTBOOT_UNIT_PATH)) {
     throw new UserError(`${options.image} has no pikube first-boot unit`, 'boot-test checks images built by `pikube build` with `kubernetes:` in the recipe');

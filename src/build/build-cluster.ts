@@ -36,7 +36,7 @@ export interface BuiltCluster {
 
 // `pikube build` for a `cluster:` recipe: the base is unpacked, the inputs gathered, the PKI made and every entry
 // the cards share written once; each card is then a sparse copy of that image (the last card takes the image
-// itself) plus its own few entries (hostname, role and config, network, machine id, SSH host keys), checked and
+// itself) plus its own few entries (hostname, role and config, network, SSH host keys), checked and
 // block-mapped. Cards get a .bmap, whose per-range SHA-256 covers every byte that holds data, and no whole-image
 // .sha256: hashing each card's full size, holes included, would cost more than deriving the card.
 export async function buildCluster(session: BuildSession, output: string, backend: ExtBackend, signal: AbortSignal): Promise<BuiltCluster> {

@@ -33,7 +33,7 @@ export function registerBootTestCommand(program: Command): void {
     .option('--log <file>', 'where the console log is kept on failure (default IMAGE.boot-test.log)')
     .action(async (image: string, flags: BootTestFlags) => {
       const machine = parseMachine(flags.machine);
-      await ensureTools('boot-test', { include: [machine === 'raspi2b' ? 'qemu-system-arm' : 'qemu-system-aarch64'] });
+      await ensureTools('boot-test');
       await bootTestImage({
         image: resolve(image),
         ...(machine ? { machine } : {}),

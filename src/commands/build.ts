@@ -36,7 +36,8 @@ export function registerBuildCommand(program: Command): void {
   addRecipeFlags(command).action(async (flags: BuildCommandFlags) => {
     const backend = pickBackend(flags.backend);
     const bootMachine = typeof flags.bootTest === 'string' ? parseMachine(flags.bootTest) : undefined;
-    if (flags.bootTest) await ensureTools('boot-test', { include: [bootMachine === 'raspi2b' ? 'qemu-system-arm' : 'qemu-system-aarch64'] });
+    // Both emulators (one Debian package): which one boots depends on the image, known only once it is built.
+    if (flags.bootTest) await ensureTools('boot-test', { include: ['qemu-system-aarch64', 'qemu-system-arm'] });
     await ensureTools('build', { include: backend.name === 'mount' ? ['losetup', 'mount', 'umount'] : [] });
     const session = await loadBuild(flags);
     if (session.loaded.recipe.cluster) {
