@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import type { AcquiredBase } from '../acquire/acquire-base.ts';
 import type { LocalFile, OverlayItem } from '../acquire/local-inputs.ts';
 import type { Recipe } from '../config/schema.ts';
-import { UserError } from '../errors.ts';
 import { readImageFacts } from '../image/read-facts.ts';
 import { log } from '../log.ts';
 import { buildPlan } from '../plan/build-plan.ts';
@@ -56,16 +55,11 @@ export async function gatherBuild(session: BuildSession, image: string, workDir:
   }
   let kubernetes: KubernetesShared | undefined;
   if (recipe.kubernetes) {
-    if (!recipe.hostname && !recipe.cluster) {
-      throw new UserError('kubernetes needs a `hostname:`: it names the node, its certificates and the kubeconfig', 'add `hostname: pi-1` (unique per card) to the recipe');
-    }
     const server = recipe.cluster ? listClusterNodes(recipe).find((node) => node.role === 'server') : undefined;
     kubernetes = await gatherKubernetes(recipe, facts, {
       acquire: session.acquire, workDir, builtAt: new Date(clock.epochSeconds * 1000), recipeDir: directory,
       ...(server ? { clusterServer: { recipe: server.recipe, role: server.kube } } : {}),
     });
-  } else if (recipe.images.length > 0) {
-    throw new UserError('`images:` needs a Kubernetes profile to load them', 'add `kubernetes: { distribution: k3s }` to the recipe, or remove `images:`');
   }
   return { facts, overlay, sources, recipeSha256, ...(passwordHash ? { passwordHash } : {}), ...(kubernetes ? { kubernetes } : {}), base: await session.base };
 }

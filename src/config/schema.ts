@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { checkCluster } from './check-cluster.ts';
+import { checkKubernetes } from './check-kubernetes.ts';
 
 // Paths go to debugfs and mtools as quoted arguments: no quotes, backslashes or control characters.
 const imagePath = z.string()
@@ -113,7 +114,10 @@ const recipeObject = z.strictObject({
 });
 
 // The recipe: everything `pikube build` needs to know, nothing it can find out for itself.
-export const recipeSchema = recipeObject.superRefine(checkCluster);
+export const recipeSchema = recipeObject.superRefine((recipe, ctx) => {
+  checkKubernetes(recipe, ctx);
+  checkCluster(recipe, ctx);
+});
 
 export type Recipe = z.infer<typeof recipeSchema>;
 export type RecipeFile = Recipe['files'][number];

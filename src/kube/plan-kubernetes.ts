@@ -50,11 +50,8 @@ interface K3sShared {
 // Gathers what the chosen profile needs (artifacts, images, build contexts, a fresh cluster PKI), once per build.
 export async function gatherKubernetes(recipe: Recipe, facts: ImageFacts, context: KubernetesContext): Promise<KubernetesShared> {
   const kubernetes = recipe.kubernetes;
-  if (!kubernetes) throw new UserError('no kubernetes section in the recipe', 'add `kubernetes: { distribution: k3s }`');
+  if (!kubernetes) throw new InternalError('gatherKubernetes called for a recipe without kubernetes:');
   if (kubernetes.distribution === 'static') {
-    if (kubernetes.build.length > 0) {
-      throw new UserError('kubernetes.build needs docker on the Pi, and the static profile installs only containerd', 'build the image on your computer and push it to a registry, then list it under `images:`');
-    }
     const server = context.clusterServer;
     if (recipe.cluster && server?.role.distribution !== 'static') throw new InternalError('a static cluster was gathered without its server');
     const shared = await gatherStatic(recipe, facts, context, server?.role.distribution === 'static' ? { recipe: server.recipe, role: server.role } : undefined);
@@ -80,9 +77,7 @@ export async function gatherKubernetes(recipe: Recipe, facts: ImageFacts, contex
 
 // One card's profile entries from the shared inputs; `node` places it in a cluster (a lone server without it).
 export function planKubernetesNode(recipe: Recipe, facts: ImageFacts, shared: KubernetesShared, node?: KubeNodeRole): KubernetesPlan {
-  if (!recipe.hostname) {
-    throw new UserError('kubernetes needs a `hostname:`: it names the node, its certificates and the kubeconfig', 'add `hostname: pi-1` (unique per card) to the recipe');
-  }
+  if (!recipe.hostname) throw new InternalError('a Kubernetes node without a hostname passed the recipe checks');
   if (node && node.distribution !== shared.distribution) throw new InternalError(`a ${node.distribution} node role for a ${shared.distribution} build`);
   if (shared.distribution === 'static') return planStaticNode(recipe, facts, shared, node?.distribution === 'static' ? node : undefined);
   const { artifacts, tarballs, imageInputs, builds, pki, script, builtAt } = shared;

@@ -49,3 +49,15 @@ test('unknown keys in nested maps get a suggestion too', (t) => {
   const error = t.throws(() => parseRecipe('base: b.img\nuser:\n  name: pi\n  sshAuthorisedKeys: []\n'));
   t.regex(error.message, /line 4: user\.sshAuthorisedKeys: unknown key \(did you mean "sshAuthorizedKeys"\?\)/);
 });
+
+test('Kubernetes rules that need only the recipe are reported with their lines, before anything is downloaded', (t) => {
+  const noHost = t.throws(() => parseRecipe('base: b.img\nkubernetes: { distribution: k3s }\n', 'r.yaml'), { instanceOf: UserError });
+  t.regex(noHost.message, /line 2: kubernetes: kubernetes needs a `hostname:`/);
+  const loose = t.throws(() => parseRecipe('base: b.img\nimages: [nginx:1]\n', 'r.yaml'), { instanceOf: UserError });
+  t.regex(loose.message, /line 2: images: images are loaded by a Kubernetes profile/);
+  const text = 'base: b.img\nhostname: pi\nkubernetes:\n  distribution: static\n  disable: [traefik]\n  build:\n    - { name: app, context: ./app }\n';
+  const staticErrors = t.throws(() => parseRecipe(text, 'r.yaml'), { instanceOf: UserError });
+  t.regex(staticErrors.message, /r\.yaml has 2 problems/);
+  t.regex(staticErrors.message, /kubernetes\.build: needs docker on the Pi, and the static profile installs only containerd/);
+  t.regex(staticErrors.message, /kubernetes\.disable: names k3s components/);
+});

@@ -77,9 +77,6 @@ const IP = /^\d+\.\d+\.\d+\.\d+$/;
 export async function gatherStatic(recipe: Recipe, facts: ImageFacts, context: KubernetesContext, cluster?: { recipe: Recipe; role: StaticNodeRole }): Promise<StaticShared> {
   const kubernetes = recipe.kubernetes!;
   const release = resolveStaticRelease(kubernetes.version, facts.architecture);
-  if (kubernetes.disable.length > 0) {
-    throw new UserError('kubernetes.disable names k3s components, and the static profile has none of them', 'remove `disable:` (the static profile installs only kube-proxy and CoreDNS as addons)');
-  }
   const serverRecipe = cluster?.recipe ?? recipe;
   const node = serverRecipe.hostname!;
   const binaries = await acquireStaticBinaries(release, join(context.workDir, 'static-binaries'), context.acquire);
