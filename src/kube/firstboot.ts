@@ -56,7 +56,7 @@ export function planFirstBoot(options: FirstBootOptions): PlanEntry[] {
 Description=pikube first boot: checks, images, wait for the node to be Ready (or the agent to run)
 Wants=network-online.target
 After=network-online.target ${options.after}
-ConditionPathExists=!/var/lib/pikube/firstboot.done
+ConditionPathExists=!${FIRSTBOOT_RECORDS.done}
 
 [Service]
 Type=oneshot
@@ -71,10 +71,11 @@ WantedBy=multi-user.target
 `;
   const finish = `#!/bin/sh
 # pikube boot-test only (pikube.test on the kernel command line): records this boot and the journal of first boot,
-# k3s and containerd where boot-test reads them from the copy, then powers the emulated machine off.
+# the node's runtime (k3s, k3s-agent or kubelet, and containerd) where boot-test reads them from the copy, then
+# powers the emulated machine off.
 mkdir -p /var/lib/pikube
 echo "$(cat /proc/sys/kernel/random/boot_id) firstboot=$(systemctl show -p Result --value pikube-firstboot.service)" >>${FIRSTBOOT_RECORDS.boots}
-journalctl -b --no-pager -o short-monotonic -u pikube-firstboot.service -u containerd.service -u k3s.service 2>&1 | tail -n 300 >${FIRSTBOOT_RECORDS.journal}
+journalctl -b --no-pager -o short-monotonic -u pikube-firstboot.service -u containerd.service -u k3s.service -u k3s-agent.service -u kubelet.service 2>&1 | tail -n 300 >${FIRSTBOOT_RECORDS.journal}
 echo "pikube-boot-test: powering off"
 sync
 systemctl --no-block poweroff
