@@ -103,13 +103,27 @@ export async function runBootTest(options: BootTestOptions): Promise<BootTestRes
     const result = await readOutcome(volumes, machine, before, exit.timedOut, seconds, options.timeoutSeconds);
     if (!result.passed) {
       const kept = options.consoleLog ?? `${options.image}.boot-test.log`;
-      await rename(consoleLog, kept).catch(async () => writeFile(kept, ''));
+      await moveOut(consoleLog, kept).catch(async (error: NodeJS.ErrnoException) => {
+        if (error.code !== 'ENOENT') throw error;
+        await writeFile(kept, '');
+      });
       result.consoleLog = kept;
     }
-    if (options.keepCopy) await rename(copy, options.keepCopy);
+    if (options.keepCopy) await moveOut(copy, options.keepCopy);
     return result;
   } finally {
     await rm(work, { recursive: true, force: true });
+  }
+}
+
+// Moves a result out of the work folder, which sits beside the image: --log and --keep-copy may name another
+// filesystem, where rename cannot go (EXDEV), so the file is copied there instead (keeping an image's holes).
+async function moveOut(from: string, to: string): Promise<void> {
+  try {
+    await rename(from, to);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
+    await copySparse(from, to);
   }
 }
 
