@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { readSourceDateEpoch } from '../source-date-epoch.ts';
 
 // One source of time and randomness per build: SOURCE_DATE_EPOCH makes both deterministic, so the same recipe
 // and inputs give a byte-identical image; without it every build gets a fresh instance-id and salt.
@@ -10,10 +11,10 @@ export interface BuildClock {
 }
 
 export function readBuildClock(env: NodeJS.ProcessEnv = process.env): BuildClock {
-  const epoch = env.SOURCE_DATE_EPOCH;
-  const reproducible = epoch !== undefined && /^\d+$/.test(epoch);
+  const epoch = readSourceDateEpoch(env);
+  const reproducible = epoch !== undefined;
   return {
-    epochSeconds: reproducible ? Number(epoch) : Math.floor(Date.now() / 1000),
+    epochSeconds: epoch ?? Math.floor(Date.now() / 1000),
     reproducible,
     token(seed, length) {
       const bytes = reproducible ? createHash('sha256').update(`${epoch}:${seed}`).digest() : randomBytes(32);

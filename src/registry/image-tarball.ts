@@ -7,6 +7,7 @@ import { blobPath, digestHex, digestMismatch } from './blob-store.ts';
 import { MEDIA_TYPES } from './manifest.ts';
 import type { PulledImage } from './pull-image.ts';
 import { makeTarHeader, TAR_END, tarPadding } from './ustar.ts';
+import { readSourceDateEpoch } from '../source-date-epoch.ts';
 
 // Knobs for writeImageTarball; the defaults give reproducible bytes.
 export interface TarballOptions {
@@ -31,7 +32,7 @@ interface Entry {
 // Writes the image as one tar holding an OCI image layout and docker's manifest.json, so `ctr images import`,
 // k3s and `docker load` all accept it; the same image gives the same bytes, and every blob is re-verified on the way out.
 export async function writeImageTarball(pulled: PulledImage, destPath: string, options: TarballOptions = {}): Promise<WrittenTarball> {
-  const mtime = options.mtime ?? sourceDateEpoch();
+  const mtime = options.mtime ?? readSourceDateEpoch() ?? 0;
   const entries = listEntries(pulled);
   const temp = join(dirname(destPath), `.${basename(destPath)}.${process.pid}.${randomBytes(4).toString('hex')}.partial`);
   const handle = await open(temp, 'w');
@@ -105,9 +106,4 @@ async function copyVerifiedBlob(cacheDir: string, blob: { digest: string; size: 
     await rm(path, { force: true });
     throw digestMismatch(blob.digest, copied === blob.size ? actual : `${copied} bytes instead of ${blob.size}`, `the cache (${path})`);
   }
-}
-
-function sourceDateEpoch(): number {
-  const value = Number(process.env.SOURCE_DATE_EPOCH);
-  return Number.isSafeInteger(value) && value >= 0 ? value : 0;
 }

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ToolError } from '../errors.ts';
 import { runTool } from './run.ts';
+import { readSourceDateEpoch } from '../source-date-epoch.ts';
 
 // An ext4 filesystem inside an image file, addressed through libext2fs's `?offset=` io option.
 export interface ExtVolume {
@@ -23,8 +24,8 @@ export interface ExtInode {
 
 // libext2fs stamps new inodes and the superblock with this clock; SOURCE_DATE_EPOCH makes builds reproducible.
 export function extEnvironment(): Record<string, string> {
-  const epoch = process.env.SOURCE_DATE_EPOCH;
-  return epoch ? { E2FSPROGS_FAKE_TIME: epoch, DEBUGFS_PAGER: '__none__' } : { DEBUGFS_PAGER: '__none__' };
+  const epoch = readSourceDateEpoch();
+  return epoch === undefined ? { DEBUGFS_PAGER: '__none__' } : { E2FSPROGS_FAKE_TIME: String(epoch), DEBUGFS_PAGER: '__none__' };
 }
 
 export function extSpec(volume: ExtVolume): string {

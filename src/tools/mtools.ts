@@ -1,4 +1,5 @@
 import { runTool } from './run.ts';
+import { readSourceDateEpoch } from '../source-date-epoch.ts';
 
 // mtools addresses a FAT filesystem inside an image as FILE@@BYTEOFFSET; no mount, no root.
 export interface FatVolume {
@@ -17,7 +18,8 @@ function target(volume: FatVolume): string {
 
 function environment(extra: Record<string, string> = {}): Record<string, string> {
   const env: Record<string, string> = { MTOOLS_SKIP_CHECK: '1', ...extra };
-  if (process.env.SOURCE_DATE_EPOCH) env.SOURCE_DATE_EPOCH = process.env.SOURCE_DATE_EPOCH;
+  const epoch = readSourceDateEpoch();
+  if (epoch !== undefined) env.SOURCE_DATE_EPOCH = String(epoch);
   return env;
 }
 
