@@ -11,8 +11,6 @@ export class SparseWriter extends Writable {
   private readonly block = Buffer.allocUnsafe(BLOCK);
   private filled = 0;
   private position = 0;
-  // Bytes actually written (the rest are holes).
-  dataBytes = 0;
 
   constructor(private readonly handle: FileHandle, private readonly options: { sparse: boolean }) {
     super({ highWaterMark: BLOCK });
@@ -71,6 +69,5 @@ export class SparseWriter extends Writable {
       const { bytesWritten } = await this.handle.write(this.block, done, to - done, this.position + done);
       done += bytesWritten;
     }
-    this.dataBytes += to - from;
   }
 }

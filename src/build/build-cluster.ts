@@ -1,6 +1,5 @@
 import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeImage } from '../acquire/write-image.ts';
 import { InternalError } from '../errors.ts';
 import { applyPlan } from '../image/apply-plan.ts';
 import type { ExtBackend } from '../image/backend.ts';
@@ -12,7 +11,7 @@ import { listClusterNodes } from './cluster-nodes.ts';
 import { checkClusterSpace } from './check-cluster-space.ts';
 import { CLUSTER_MANIFEST, formatCardLabel, withClusterOutput } from './cluster-output.ts';
 import { deriveCards } from './derive-cards.ts';
-import type { BuildSession } from './load-build.ts';
+import { unpackBase, type BuildSession } from './load-build.ts';
 import { makeHostKeys, planNodeIdentity } from './node-identity.ts';
 import { gatherBuild, planNode } from './plan-build.ts';
 
@@ -52,7 +51,7 @@ export async function buildCluster(session: BuildSession, output: string, backen
     keys.catch(() => undefined);
     const base = join(scratch, 'base.img');
     log.step(`writing the base image (${session.baseName}) once for ${nodes.length} cards`);
-    await Promise.all([writeImage(session.archivePath, base, { ...(session.entry ? { entry: session.entry } : {}), signal }), session.base]);
+    await unpackBase(session, base, signal);
     const gathered = await gatherBuild(session, base, scratch);
     const kubernetes = gathered.kubernetes;
     if (!kubernetes) throw new InternalError('a cluster recipe without kubernetes passed the recipe checks');

@@ -3,6 +3,7 @@ import type { AcquireOptions } from '../acquire/acquire-options.ts';
 import { acquireBase, resolveBase, type AcquiredBase } from '../acquire/acquire-base.ts';
 import { acquireOptionsFromFlags, type AcquireFlags } from '../acquire/acquire-flags.ts';
 import { readRecipeInputs, type RecipeInputs } from '../acquire/local-inputs.ts';
+import { writeImage } from '../acquire/write-image.ts';
 import { loadRecipe, type LoadedRecipe } from '../config/load-recipe.ts';
 import { readBuildClock, type BuildClock } from './build-clock.ts';
 
@@ -45,4 +46,10 @@ export async function loadBuild(flags: BuildFlags): Promise<BuildSession> {
   const inputs = readRecipeInputs(recipe, loaded.directory);
   inputs.catch(() => undefined);
   return { loaded, acquire, archivePath, inputs, ...(resolved.entry ? { entry: resolved.entry } : {}), base, baseName, clock: readBuildClock() };
+}
+
+// Unpacks the session's base into `dest` (a sparse file) while the base is still being verified; settles once both
+// are done, so nothing is planned from a base that turns out not to match its checksum.
+export async function unpackBase(session: BuildSession, dest: string, signal: AbortSignal): Promise<void> {
+  await Promise.all([writeImage(session.archivePath, dest, { ...(session.entry ? { entry: session.entry } : {}), signal }), session.base]);
 }

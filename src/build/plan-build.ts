@@ -14,7 +14,6 @@ import { listClusterNodes } from './cluster-nodes.ts';
 import type { BuildSession } from './load-build.ts';
 
 export interface PlannedBuild {
-  facts: ImageFacts;
   plan: Plan;
   // The admin kubeconfig for the user's computer, when a Kubernetes profile is chosen.
   kubeconfig?: string;
@@ -93,5 +92,5 @@ export async function planBuild(session: BuildSession, image: string, workDir: s
   if (gathered.kubernetes && recipe.hostname) {
     kubeconfig = makeAdminKubeconfig(gathered.kubernetes, recipe.hostname, makeServerUrl(recipe));
   }
-  return { facts: gathered.facts, plan, ...(kubeconfig === undefined ? {} : { kubeconfig }) };
+  return { plan, ...(kubeconfig === undefined ? {} : { kubeconfig }) };
 }

@@ -1,11 +1,10 @@
 import { basename, extname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { addRecipeFlags } from '../acquire/acquire-flags.ts';
-import { writeImage } from '../acquire/write-image.ts';
 import { bootTestImage } from '../boot-test/print-report.ts';
 import { withBuildOutput } from '../build/build-output.ts';
 import { buildCluster } from '../build/build-cluster.ts';
-import { loadBuild, type BuildFlags, type BuildSession } from '../build/load-build.ts';
+import { loadBuild, unpackBase, type BuildFlags, type BuildSession } from '../build/load-build.ts';
 import { planBuild } from '../build/plan-build.ts';
 import { UserError } from '../errors.ts';
 import { formatBytes } from '../format-bytes.ts';
@@ -50,7 +49,7 @@ export function registerBuildCommand(program: Command): void {
     if (output === session.archivePath) throw new UserError('the output is the base image itself', 'choose another -o FILE: pikube never edits its base in place');
     const built = await withBuildOutput(output, async ({ image, dir }) => {
       log.step(`writing the base image (${session.baseName})`);
-      await Promise.all([writeImage(session.archivePath, image, { ...(session.entry ? { entry: session.entry } : {}), signal: runSignal }), session.base]);
+      await unpackBase(session, image, runSignal);
       const { plan, kubeconfig } = await planBuild(session, image, dir);
       await applyPlan(plan, image, backend, runSignal);
       return kubeconfig === undefined ? {} : { kubeconfig };

@@ -4,8 +4,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { addRecipeFlags } from '../acquire/acquire-flags.ts';
 import { detectImageFormat } from '../acquire/image-format.ts';
-import { writeImage } from '../acquire/write-image.ts';
-import { loadBuild, type BuildFlags } from '../build/load-build.ts';
+import { loadBuild, unpackBase, type BuildFlags } from '../build/load-build.ts';
 import { listClusterNodes } from '../build/cluster-nodes.ts';
 import { gatherBuild, planBuild, planNode } from '../build/plan-build.ts';
 import { runSignal } from '../interrupt.ts';
@@ -21,13 +20,14 @@ export function registerPlanCommand(program: Command): void {
   addRecipeFlags(command).action(async (flags: BuildFlags & { json?: boolean }) => {
     await ensureTools('plan');
     const session = await loadBuild(flags);
-    await session.base;
     const work = await mkdtemp(join(tmpdir(), 'pikube-plan-'));
     try {
       let image = session.archivePath;
       if ((await detectImageFormat(image)) !== 'raw') {
         image = join(work, 'base.img');
-        await writeImage(session.archivePath, image, { ...(session.entry ? { entry: session.entry } : {}), signal: runSignal });
+        await unpackBase(session, image, runSignal);
+      } else {
+        await session.base;
       }
       if (session.loaded.recipe.cluster) {
         // One plan per card; the SSH host keys each card gets are made only by `build`.

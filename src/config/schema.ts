@@ -120,7 +120,6 @@ export const recipeSchema = recipeObject.superRefine((recipe, ctx) => {
 });
 
 export type Recipe = z.infer<typeof recipeSchema>;
-export type RecipeFile = Recipe['files'][number];
 
 // The keys each YAML map may hold, for "did you mean" on an unknown key.
 export const KNOWN_KEYS: Record<string, string[]> = {

@@ -27,8 +27,6 @@ export type KubeNodeRole = ({ distribution: 'k3s' } & K3sNodeRole) | ({ distribu
 export interface KubernetesPlan {
   entries: PlanEntry[];
   inputs: BuildInput[];
-  // The admin kubeconfig, where the profile makes it with the rest of its plan (static).
-  kubeconfig?: string;
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;

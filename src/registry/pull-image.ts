@@ -22,8 +22,6 @@ export interface PullOptions {
   offline?: boolean;
   signal?: AbortSignal;
   dockerConfigPath?: string;
-  // Layers fetched at once.
-  concurrency?: number;
 }
 
 // One platform's image, every blob verified and in the cache, ready to be written out as a tarball.
@@ -38,6 +36,7 @@ export interface PulledImage {
   cacheDir: string;
 }
 
+// Layers fetched at once.
 const DEFAULT_CONCURRENCY = 4;
 
 // Pulls REF for one platform into the cache (or finds it there with `offline`), verifying every digest.
@@ -108,7 +107,7 @@ async function fetchLayers(client: RegistryClient, layers: Descriptor[], options
   for (const layer of unique) if (!(await hasBlob(options.cacheDir, layer.digest, layer.size))) missing.push(layer);
   const total = missing.reduce((sum, layer) => sum + layer.size, 0);
   log.info(`  ${unique.length} layers, ${unique.length - missing.length} cached, ${missing.length} to fetch (${formatBytes(total)})`);
-  await mapWithLimit(missing, options.concurrency ?? DEFAULT_CONCURRENCY, async (layer) => {
+  await mapWithLimit(missing, DEFAULT_CONCURRENCY, async (layer) => {
     throwIfInterrupted(options.signal);
     const started = Date.now();
     await client.downloadBlob(layer, options.cacheDir);

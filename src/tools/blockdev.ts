@@ -4,9 +4,3 @@ import { runTool } from './run.ts';
 export async function flushBlockDeviceBuffers(device: string): Promise<void> {
   await runTool('blockdev', ['--flushbufs', device]);
 }
-
-// The size of a block device in bytes, as the kernel reports it.
-export async function getBlockDeviceSize(device: string): Promise<number> {
-  const { stdout } = await runTool('blockdev', ['--getsize64', device]);
-  return Number(stdout.trim());
-}

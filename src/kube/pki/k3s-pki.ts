@@ -11,7 +11,6 @@ export interface K3sPki {
 
 export interface K3sPkiOptions {
   notBefore: Date;
-  caDays?: number;
 }
 
 const TLS_DIR = '/var/lib/rancher/k3s/server/tls';
@@ -20,7 +19,7 @@ const TLS_DIR = '/var/lib/rancher/k3s/server/tls';
 // k3s uses CA files it finds in server/tls/ and only generates what is missing.
 export async function generateK3sPki(options: K3sPkiOptions): Promise<K3sPki> {
   const stamp = Math.floor(options.notBefore.getTime() / 1000);
-  const ca = (name: string) => issueCertificate({ commonName: `${name}@${stamp}`, notBefore: options.notBefore, days: options.caDays ?? 3650, usage: 'ca' });
+  const ca = (name: string) => issueCertificate({ commonName: `${name}@${stamp}`, notBefore: options.notBefore, days: 3650, usage: 'ca' });
   const [serverCa, clientCa, requestHeaderCa, etcdServerCa, etcdPeerCa] = await Promise.all([
     ca('k3s-server-ca'), ca('k3s-client-ca'), ca('k3s-request-header-ca'), ca('etcd-server-ca'), ca('etcd-peer-ca'),
   ]);

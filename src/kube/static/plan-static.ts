@@ -129,7 +129,7 @@ export function planStaticNode(recipe: Recipe, facts: ImageFacts, shared: Static
     manifests: makeControlPlaneManifests(release, { node: server.node, ...(server.advertiseIp ? { advertiseIp: server.advertiseIp } : {}) }, network),
     addons: makeAddonManifests(release, role ? server.externalServer : server.localServer, network, shared.bootstrap),
   });
-  return { entries, inputs, kubeconfig: shared.pki.adminKubeconfig };
+  return { entries, inputs };
 }
 
 interface StaticNodeInputs {
