@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hashFile } from '../acquire/hash-file.ts';
+import { makeFileEntry, makeHostContent } from '../plan/entries.ts';
 import type { FileEntry, PlanEntry } from '../plan/types.ts';
 import { generateSshHostKey } from '../tools/ssh-keygen.ts';
 
@@ -14,7 +15,7 @@ export async function makeHostKeys(hostname: string, keyDir: string, types: Read
     return Promise.all(([[path, 0o600], [`${path}.pub`, 0o644]] as const).map(async ([file, mode]) => {
       const { sha256, size } = await hashFile(file, signal);
       const name = file.slice(keyDir.length + 1);
-      return { type: 'file', partition: 'root', path: `/etc/ssh/${name}`, mode, uid: 0, gid: 0, content: { kind: 'host', path: file, size, sha256 }, origin };
+      return makeFileEntry('root', `/etc/ssh/${name}`, makeHostContent({ hostPath: file, size, sha256 }), mode, origin);
     }));
   }));
   return keys.flat();

@@ -1,6 +1,8 @@
+import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LocalFile } from '../acquire/local-inputs.ts';
-import type { FileEntry, PlanEntry } from '../plan/types.ts';
+import { makeEnableLink, makeFileEntry, makeHostContent, makeTextEntry } from '../plan/entries.ts';
+import type { PlanEntry } from '../plan/types.ts';
 
 // The first-boot script ships as a static file in overlay/; prepare reads and hashes it like any other input.
 export const FIRSTBOOT_SCRIPT = fileURLToPath(new URL('../../overlay/firstboot/pikube-firstboot.sh', import.meta.url));
@@ -33,9 +35,7 @@ export interface FirstBootOptions {
   env?: Record<string, string>;
 }
 
-function text(path: string, body: string, mode: number): FileEntry {
-  return { type: 'file', partition: 'root', path, mode, uid: 0, gid: 0, content: { kind: 'text', text: body }, origin: 'pikube first boot' };
-}
+const ORIGIN = 'pikube first boot';
 
 // A oneshot unit that runs once (its done-file is its condition), after the cluster runtime, enabled by its link;
 // beside it the boot-test unit, inert unless `pikube boot-test` put pikube.test on the emulator's kernel command line.
@@ -95,13 +95,12 @@ StandardError=journal+console
 WantedBy=multi-user.target
 `;
   return [
-    { type: 'file', partition: 'root', path: '/usr/local/lib/pikube/firstboot.sh', mode: 0o755, uid: 0, gid: 0,
-      content: { kind: 'host', path: options.script.hostPath, size: options.script.size, sha256: options.script.sha256 }, origin: 'pikube first boot' },
-    text('/etc/pikube/firstboot.env', env, 0o644),
-    text(FIRSTBOOT_UNIT_PATH, unit, 0o644),
-    { type: 'symlink', partition: 'root', path: '/etc/systemd/system/multi-user.target.wants/pikube-firstboot.service', target: FIRSTBOOT_UNIT_PATH, uid: 0, gid: 0, origin: 'pikube first boot (enabled)' },
-    text('/usr/local/lib/pikube/boot-test-finish.sh', finish, 0o755),
-    text(BOOT_TEST_UNIT_PATH, testUnit, 0o644),
-    { type: 'symlink', partition: 'root', path: '/etc/systemd/system/multi-user.target.wants/pikube-boot-test.service', target: BOOT_TEST_UNIT_PATH, uid: 0, gid: 0, origin: 'pikube boot-test (inert without pikube.test)' },
+    makeFileEntry('root', '/usr/local/lib/pikube/firstboot.sh', makeHostContent(options.script), 0o755, ORIGIN),
+    makeTextEntry('root', '/etc/pikube/firstboot.env', env, 0o644, ORIGIN),
+    makeTextEntry('root', FIRSTBOOT_UNIT_PATH, unit, 0o644, ORIGIN),
+    makeEnableLink(basename(FIRSTBOOT_UNIT_PATH), ORIGIN),
+    makeTextEntry('root', '/usr/local/lib/pikube/boot-test-finish.sh', finish, 0o755, ORIGIN),
+    makeTextEntry('root', BOOT_TEST_UNIT_PATH, testUnit, 0o644, ORIGIN),
+    makeEnableLink(basename(BOOT_TEST_UNIT_PATH), 'pikube boot-test, inert without pikube.test'),
   ];
 }

@@ -1,13 +1,10 @@
 import { posix } from 'node:path';
 import type { FileEntry, ImageFacts, PlanEntry, SymlinkEntry } from '../plan/types.ts';
+import { makeTextEntry } from '../plan/entries.ts';
 
 // Kernel flags Kubernetes needs on a Pi: the memory cgroup is off by default (and since the 6.12 kernels disabled
 // by the device tree), cpuset is needed by the kubelet on older kernels.
 export const CGROUP_FLAGS = ['cgroup_enable=cpuset', 'cgroup_enable=memory', 'cgroup_memory=1'];
-
-function text(partition: 'boot' | 'root', path: string, body: string, mode: number, origin: string): FileEntry {
-  return { type: 'file', partition, path, mode, uid: 0, gid: 0, content: { kind: 'text', text: body }, origin };
-}
 
 // Appends each flag the one line of cmdline.txt lacks, so a second build over a built image adds nothing.
 export function appendKernelFlags(cmdline: string, flags: readonly string[]): string {
@@ -19,15 +16,15 @@ export function appendKernelFlags(cmdline: string, flags: readonly string[]): st
 export function planPiFixes(facts: ImageFacts, builtAt: Date): PlanEntry[] {
   const origin = 'kubernetes host fixes';
   const entries: PlanEntry[] = [];
-  if (facts.cmdline !== undefined) entries.push(text('boot', '/cmdline.txt', `${appendKernelFlags(facts.cmdline, CGROUP_FLAGS)}\n`, 0o644, origin));
+  if (facts.cmdline !== undefined) entries.push(makeTextEntry('boot', '/cmdline.txt', `${appendKernelFlags(facts.cmdline, CGROUP_FLAGS)}\n`, 0o644, origin));
   if (facts.swap === 'rpi-swap') {
-    entries.push(text('root', '/etc/rpi/swap.conf.d/90-pikube-no-swap.conf', '[Main]\nMechanism=none\n', 0o644, `${origin} (swap off)`));
+    entries.push(makeTextEntry('root', '/etc/rpi/swap.conf.d/90-pikube-no-swap.conf', '[Main]\nMechanism=none\n', 0o644, `${origin} (swap off)`));
   } else if (facts.swap === 'dphys-swapfile') {
     const mask: SymlinkEntry = { type: 'symlink', partition: 'root', path: '/etc/systemd/system/dphys-swapfile.service', target: '/dev/null', uid: 0, gid: 0, origin: `${origin} (swap off)` };
     entries.push(mask);
   }
-  entries.push(text('root', '/etc/modules-load.d/pikube-kubernetes.conf', 'overlay\nbr_netfilter\n', 0o644, origin));
-  entries.push(text('root', '/etc/sysctl.d/90-pikube-kubernetes.conf',
+  entries.push(makeTextEntry('root', '/etc/modules-load.d/pikube-kubernetes.conf', 'overlay\nbr_netfilter\n', 0o644, origin));
+  entries.push(makeTextEntry('root', '/etc/sysctl.d/90-pikube-kubernetes.conf',
     'net.ipv4.ip_forward = 1\nnet.bridge.bridge-nf-call-iptables = 1\nnet.bridge.bridge-nf-call-ip6tables = 1\n', 0o644, origin));
   entries.push(clockSeed(facts, builtAt, origin));
   return entries;
@@ -39,7 +36,7 @@ function clockSeed(facts: ImageFacts, builtAt: Date, origin: string): FileEntry 
   const stamp = `${builtAt.toISOString().replace('T', ' ').slice(0, 19)}\n`;
   if (facts.fakeHwclock.kind === 'symlink') {
     const target = posix.resolve('/etc', facts.fakeHwclock.target);
-    if (target.startsWith(`${facts.bootMount}/`)) return text('boot', target.slice(facts.bootMount.length), stamp, 0o644, `${origin} (clock seed)`);
+    if (target.startsWith(`${facts.bootMount}/`)) return makeTextEntry('boot', target.slice(facts.bootMount.length), stamp, 0o644, `${origin} (clock seed)`);
   }
-  return text('root', '/etc/fake-hwclock.data', stamp, 0o644, `${origin} (clock seed)`);
+  return makeTextEntry('root', '/etc/fake-hwclock.data', stamp, 0o644, `${origin} (clock seed)`);
 }

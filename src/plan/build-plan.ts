@@ -8,6 +8,7 @@ import { planIdentity, type IdentityInputs } from './identity-entries.ts';
 import { mergeEntries } from './merge-entries.ts';
 import { resolveOwner } from './resolve-owner.ts';
 import type { BuildInput, ImageFacts, Plan, PlanEntry } from './types.ts';
+import { makeHostContent } from './entries.ts';
 
 // Everything planning needs that had to be read from disk or computed with a tool, gathered beforehand.
 export interface PlanInputs extends IdentityInputs {
@@ -70,7 +71,7 @@ function overlayEntries(items: readonly OverlayItem[]): PlanEntry[] {
       return [{ type: 'symlink', partition, path, target: item.target, uid: 0, gid: 0, origin }];
     }
     return [{ type: 'file', partition, path, mode: partition === 'boot' ? 0o644 : item.mode, uid: 0, gid: 0,
-      content: { kind: 'host', path: item.hostPath, size: item.size, sha256: item.sha256 }, origin }];
+      content: makeHostContent(item), origin }];
   });
 }
 

@@ -1,6 +1,7 @@
 import { stringify } from 'yaml';
 import type { Recipe } from '../config/schema.ts';
-import type { FileEntry, ImageFacts, PlanEntry } from './types.ts';
+import type { ImageFacts, PlanEntry } from './types.ts';
+import { makeTextEntry } from './entries.ts';
 
 export interface IdentityInputs {
   // Hashed on the host before planning (plain passwords never reach the image).
@@ -31,7 +32,7 @@ function staticAddressEntries(network: NonNullable<Recipe['network']>, facts: Im
         ...(network.dns.length ? [{ type: 'nameserver', address: network.dns }] : []),
       ],
     };
-    return [text('boot', '/network-config', stringify(config), 0o644, `${origin} (cloud-init)`)];
+    return [makeTextEntry('boot', '/network-config', stringify(config), 0o644, `${origin} (cloud-init)`)];
   }
   if (facts.networkManager) {
     const connection = [
@@ -39,15 +40,11 @@ function staticAddressEntries(network: NonNullable<Recipe['network']>, facts: Im
       '[ipv4]', 'method=manual', `address1=${network.address},${network.gateway}`, ...(network.dns.length ? [`dns=${network.dns.join(';')};`] : []), '',
       '[ipv6]', 'method=auto', '',
     ].join('\n');
-    return [text('root', `/etc/NetworkManager/system-connections/pikube-${network.interface}.nmconnection`, connection, 0o600, `${origin} (NetworkManager)`)];
+    return [makeTextEntry('root', `/etc/NetworkManager/system-connections/pikube-${network.interface}.nmconnection`, connection, 0o600, `${origin} (NetworkManager)`)];
   }
   const [address, prefix] = network.address.split('/');
   const stanza = `auto ${network.interface}\niface ${network.interface} inet static\n    address ${address}/${prefix}\n    gateway ${network.gateway}\n${network.dns.length ? `    dns-nameservers ${network.dns.join(' ')}\n` : ''}`;
-  return [text('root', `/etc/network/interfaces.d/${network.interface}`, stanza, 0o644, `${origin} (ifupdown)`)];
-}
-
-function text(partition: 'boot' | 'root', path: string, body: string, mode: number, origin: string): FileEntry {
-  return { type: 'file', partition, path, mode, uid: 0, gid: 0, content: { kind: 'text', text: body }, origin };
+  return [makeTextEntry('root', `/etc/network/interfaces.d/${network.interface}`, stanza, 0o644, `${origin} (ifupdown)`)];
 }
 
 function cloudInitEntries(recipe: Recipe, inputs: IdentityInputs): PlanEntry[] {
@@ -72,23 +69,23 @@ function cloudInitEntries(recipe: Recipe, inputs: IdentityInputs): PlanEntry[] {
   }
   const metaData = { 'instance-id': inputs.instanceId, ...(recipe.hostname ? { 'local-hostname': recipe.hostname } : {}) };
   return [
-    text('boot', '/user-data', `#cloud-config\n${stringify(config)}`, 0o644, 'recipe hostname/user (cloud-init)'),
-    text('boot', '/meta-data', stringify(metaData), 0o644, 'recipe hostname/user (cloud-init)'),
+    makeTextEntry('boot', '/user-data', `#cloud-config\n${stringify(config)}`, 0o644, 'recipe hostname/user (cloud-init)'),
+    makeTextEntry('boot', '/meta-data', stringify(metaData), 0o644, 'recipe hostname/user (cloud-init)'),
   ];
 }
 
 function directEntries(recipe: Recipe, inputs: IdentityInputs): PlanEntry[] {
   const entries: PlanEntry[] = [];
   if (recipe.hostname) {
-    entries.push(text('root', '/etc/hostname', `${recipe.hostname}\n`, 0o644, 'recipe hostname'));
-    entries.push(text('root', '/etc/hosts', `127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\nff02::1\t\tip6-allnodes\nff02::2\t\tip6-allrouters\n\n127.0.1.1\t${recipe.hostname}\n`, 0o644, 'recipe hostname'));
+    entries.push(makeTextEntry('root', '/etc/hostname', `${recipe.hostname}\n`, 0o644, 'recipe hostname'));
+    entries.push(makeTextEntry('root', '/etc/hosts', `127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\nff02::1\t\tip6-allnodes\nff02::2\t\tip6-allrouters\n\n127.0.1.1\t${recipe.hostname}\n`, 0o644, 'recipe hostname'));
   }
   if (recipe.user) {
-    if (inputs.passwordHash) entries.push(text('boot', '/userconf.txt', `${recipe.user.name}:${inputs.passwordHash}\n`, 0o644, 'recipe user (Raspberry Pi OS userconf)'));
+    if (inputs.passwordHash) entries.push(makeTextEntry('boot', '/userconf.txt', `${recipe.user.name}:${inputs.passwordHash}\n`, 0o644, 'recipe user (Raspberry Pi OS userconf)'));
     if (recipe.user.sshAuthorizedKeys.length > 0) {
-      entries.push(text('boot', '/ssh', '', 0o644, 'recipe user.sshAuthorizedKeys (enables sshd)'));
-      entries.push(text('root', '/etc/ssh/sshd_config.d/50-pikube-keys.conf', 'AuthorizedKeysFile .ssh/authorized_keys /etc/ssh/authorized_keys/%u\n', 0o644, 'recipe user.sshAuthorizedKeys'));
-      entries.push(text('root', `/etc/ssh/authorized_keys/${recipe.user.name}`, `${recipe.user.sshAuthorizedKeys.join('\n')}\n`, 0o644, 'recipe user.sshAuthorizedKeys'));
+      entries.push(makeTextEntry('boot', '/ssh', '', 0o644, 'recipe user.sshAuthorizedKeys (enables sshd)'));
+      entries.push(makeTextEntry('root', '/etc/ssh/sshd_config.d/50-pikube-keys.conf', 'AuthorizedKeysFile .ssh/authorized_keys /etc/ssh/authorized_keys/%u\n', 0o644, 'recipe user.sshAuthorizedKeys'));
+      entries.push(makeTextEntry('root', `/etc/ssh/authorized_keys/${recipe.user.name}`, `${recipe.user.sshAuthorizedKeys.join('\n')}\n`, 0o644, 'recipe user.sshAuthorizedKeys'));
     }
   }
   return entries;
@@ -102,11 +99,11 @@ function wifiEntries(wifi: NonNullable<Recipe['wifi']>, facts: ImageFacts): Plan
       '[wifi-security]', 'key-mgmt=wpa-psk', `psk=${wifi.psk}`, '',
       '[ipv4]', 'method=auto', '', '[ipv6]', 'method=auto', '',
     ].join('\n');
-    return [text('root', '/etc/NetworkManager/system-connections/pikube-wifi.nmconnection', connection, 0o600, 'recipe wifi (NetworkManager)')];
+    return [makeTextEntry('root', '/etc/NetworkManager/system-connections/pikube-wifi.nmconnection', connection, 0o600, 'recipe wifi (NetworkManager)')];
   }
   const supplicant = `ctrl_interface=DIR=/var/run/wpa_supplicant GROUP=netdev\nupdate_config=1\ncountry=${wifi.country}\n\nnetwork={\n\tssid=${JSON.stringify(wifi.ssid)}\n\tpsk=${JSON.stringify(wifi.psk)}\n}\n`;
   return [
-    text('root', '/etc/wpa_supplicant/wpa_supplicant.conf', supplicant, 0o600, 'recipe wifi (wpa_supplicant)'),
-    text('root', '/etc/network/interfaces.d/wlan0', 'allow-hotplug wlan0\niface wlan0 inet dhcp\n    wpa-conf /etc/wpa_supplicant/wpa_supplicant.conf\n', 0o644, 'recipe wifi (ifupdown)'),
+    makeTextEntry('root', '/etc/wpa_supplicant/wpa_supplicant.conf', supplicant, 0o600, 'recipe wifi (wpa_supplicant)'),
+    makeTextEntry('root', '/etc/network/interfaces.d/wlan0', 'allow-hotplug wlan0\niface wlan0 inet dhcp\n    wpa-conf /etc/wpa_supplicant/wpa_supplicant.conf\n', 0o644, 'recipe wifi (ifupdown)'),
   ];
 }

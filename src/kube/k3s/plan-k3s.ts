@@ -3,12 +3,13 @@ import { listNodeAddresses } from '../node-address.ts';
 import { stringify } from 'yaml';
 import type { LocalFile, OverlayItem } from '../../acquire/local-inputs.ts';
 import type { Recipe } from '../../config/schema.ts';
-import type { FileEntry, ImageFacts, PlanEntry } from '../../plan/types.ts';
+import type { ImageFacts, PlanEntry } from '../../plan/types.ts';
 import { planFirstBoot } from '../firstboot.ts';
 import { planPiFixes } from '../pi-fixes.ts';
 import type { K3sPki } from '../pki/k3s-pki.ts';
 import { failsOnCgroupV1 } from './k3s-release.ts';
 import { makeK3sUnit } from './k3s-unit.ts';
+import { makeEnableLink, makeFileEntry, makeHostContent, makeTextEntry } from '../../plan/entries.ts';
 
 export const K3S_IMAGE_DIR = '/var/lib/rancher/k3s/agent/images';
 const BUILD_DIR = '/var/lib/pikube/build';
@@ -41,14 +42,6 @@ export interface K3sNodeRole {
   clusterCidr?: string;
 }
 
-function file(path: string, content: FileEntry['content'], mode: number, origin: string): FileEntry {
-  return { type: 'file', partition: 'root', path, mode, uid: 0, gid: 0, content, origin };
-}
-
-function host(local: LocalFile): FileEntry['content'] {
-  return { kind: 'host', path: local.hostPath, size: local.size, sha256: local.sha256 };
-}
-
 // Everything a k3s server (or a cluster's agent) needs on the card so that no installer runs on the Pi: binary,
 // airgap images, config, the installer's unit, the cluster CAs made on the host (servers only), the Pi fixes and
 // the first-boot unit.
@@ -73,15 +66,15 @@ export function planK3s(recipe: Recipe, facts: ImageFacts, inputs: K3sInputs): P
     }
     : { server: role.server, token: inputs.pki.token, 'node-name': node, ...(ips[0] ? { 'node-ip': ips[0] } : {}) };
   const entries: PlanEntry[] = [
-    file('/usr/local/bin/k3s', host(inputs.binary), 0o755, origin),
+    makeFileEntry('root', '/usr/local/bin/k3s', makeHostContent(inputs.binary), 0o755, origin),
     ...['kubectl', 'crictl', 'ctr'].map((name): PlanEntry => ({ type: 'symlink', partition: 'root', path: `/usr/local/bin/${name}`, target: 'k3s', uid: 0, gid: 0, origin })),
-    file(`${K3S_IMAGE_DIR}/${inputs.airgap.name}`, host(inputs.airgap), 0o644, `${origin} airgap images`),
-    file('/etc/rancher/k3s/config.yaml', { kind: 'text', text: `# written by pikube\n${stringify(config)}` }, 0o600, origin),
-    file(`/etc/systemd/system/${unit}.service`, { kind: 'text', text: makeK3sUnit(role.role) }, 0o644, origin),
-    file(`/etc/systemd/system/${unit}.service.env`, { kind: 'text', text: '' }, 0o600, origin),
-    { type: 'symlink', partition: 'root', path: `/etc/systemd/system/multi-user.target.wants/${unit}.service`, target: `/etc/systemd/system/${unit}.service`, uid: 0, gid: 0, origin: `${origin} (enabled)` },
-    ...(role.role === 'agent' ? [] : inputs.pki.files).map((f) => file(f.path, { kind: 'text', text: f.content }, f.mode, 'cluster PKI made on the host')),
-    ...inputs.images.map(({ reference, file: tarball }) => file(`${K3S_IMAGE_DIR}/pikube-${safeName(reference)}.tar`, host(tarball), 0o644, `image ${reference}`)),
+    makeFileEntry('root', `${K3S_IMAGE_DIR}/${inputs.airgap.name}`, makeHostContent(inputs.airgap), 0o644, `${origin} airgap images`),
+    makeTextEntry('root', '/etc/rancher/k3s/config.yaml', `# written by pikube\n${stringify(config)}`, 0o600, origin),
+    makeTextEntry('root', `/etc/systemd/system/${unit}.service`, makeK3sUnit(role.role), 0o644, origin),
+    makeTextEntry('root', `/etc/systemd/system/${unit}.service.env`, '', 0o600, origin),
+    makeEnableLink(`${unit}.service`, origin),
+    ...(role.role === 'agent' ? [] : inputs.pki.files).map((f) => makeTextEntry('root', f.path, f.content, f.mode, 'cluster PKI made on the host')),
+    ...inputs.images.map(({ reference, file: tarball }) => makeFileEntry('root', `${K3S_IMAGE_DIR}/pikube-${safeName(reference)}.tar`, makeHostContent(tarball), 0o644, `image ${reference}`)),
     ...inputs.builds.flatMap(({ name, items }) => buildContextEntries(name, items)),
     ...planPiFixes(facts, inputs.builtAt),
     ...planFirstBoot({
@@ -90,9 +83,7 @@ export function planK3s(recipe: Recipe, facts: ImageFacts, inputs: K3sInputs): P
     }),
   ];
   if (failsOnCgroupV1(inputs.version)) {
-    entries.push(file('/var/lib/rancher/k3s/agent/etc/kubelet.conf.d/10-pikube-cgroup-v1.conf',
-      { kind: 'text', text: 'apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n# Kubernetes 1.35+ refuses cgroup v1 by default; older Pi kernels (Hypriot) only have v1.\nfailCgroupV1: false\n' },
-      0o644, `${origin} (cgroup v1 allowed)`));
+    entries.push(makeTextEntry('root', '/var/lib/rancher/k3s/agent/etc/kubelet.conf.d/10-pikube-cgroup-v1.conf', 'apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n# Kubernetes 1.35+ refuses cgroup v1 by default; older Pi kernels (Hypriot) only have v1.\nfailCgroupV1: false\n', 0o644, `${origin} (cgroup v1 allowed)`));
   }
   return entries;
 }
@@ -106,7 +97,7 @@ function buildContextEntries(name: string, items: readonly OverlayItem[]): PlanE
       const path = posix.join(root, item.relative);
       if (item.kind === 'directory') return { type: 'directory', partition: 'root', path, mode: item.mode, uid: 0, gid: 0, origin };
       if (item.kind === 'symlink') return { type: 'symlink', partition: 'root', path, target: item.target, uid: 0, gid: 0, origin };
-      return file(path, host(item), item.mode, origin);
+      return makeFileEntry('root', path, makeHostContent(item), item.mode, origin);
     }),
   ];
 }

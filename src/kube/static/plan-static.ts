@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { readLocalFile, type LocalFile } from '../../acquire/local-inputs.ts';
 import type { Recipe } from '../../config/schema.ts';
 import { UserError } from '../../errors.ts';
-import type { BuildInput, FileEntry, ImageFacts, PlanEntry } from '../../plan/types.ts';
+import type { BuildInput, ImageFacts, PlanEntry } from '../../plan/types.ts';
 import { FIRSTBOOT_SCRIPT, planFirstBoot } from '../firstboot.ts';
 import { safeName } from '../k3s/plan-k3s.ts';
 import { API_PORT, listNodeAddresses, makeServerUrl } from '../node-address.ts';
@@ -22,6 +22,7 @@ import {
 import { makeBootstrapKubeconfig } from './bootstrap-kubeconfig.ts';
 import { planPodRoutes, type PodRoute } from './pod-routes.ts';
 import { resolveStaticRelease, type StaticRelease } from './static-release.ts';
+import { makeEnableLink, makeFileEntry, makeHostContent, makeTextEntry } from '../../plan/entries.ts';
 
 export const STATIC_IMAGE_DIR = '/var/lib/pikube/images';
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -52,22 +53,6 @@ export interface StaticShared {
   bootstrap?: BootstrapToken;
   script: LocalFile;
   builtAt: Date;
-}
-
-function file(path: string, content: FileEntry['content'], mode: number, origin: string): FileEntry {
-  return { type: 'file', partition: 'root', path, mode, uid: 0, gid: 0, content, origin };
-}
-
-function host(local: LocalFile): FileEntry['content'] {
-  return { kind: 'host', path: local.hostPath, size: local.size, sha256: local.sha256 };
-}
-
-function text(body: string): FileEntry['content'] {
-  return { kind: 'text', text: body };
-}
-
-function enable(unit: string, origin: string): PlanEntry {
-  return { type: 'symlink', partition: 'root', path: `/etc/systemd/system/multi-user.target.wants/${unit}`, target: `/etc/systemd/system/${unit}`, uid: 0, gid: 0, origin: `${origin} (enabled)` };
 }
 
 const IP = /^\d+\.\d+\.\d+\.\d+$/;
@@ -165,22 +150,22 @@ export interface StaticAgentInputs extends StaticNodeInputs {
 function planNodeRuntime(facts: ImageFacts, inputs: StaticNodeInputs): PlanEntry[] {
   const origin = `Kubernetes ${inputs.release} (static)`;
   return [
-    file('/usr/local/bin/kubelet', host(inputs.binaries.kubelet), 0o755, origin),
-    file('/usr/local/bin/kubectl', host(inputs.binaries.kubectl), 0o755, origin),
-    ...inputs.binaries.containerd.map(({ name, file: binary }) => file(`/usr/local/bin/${name}`, host(binary), 0o755, 'containerd')),
-    file('/usr/local/sbin/runc', host(inputs.binaries.runc), 0o755, 'runc'),
-    ...inputs.binaries.cniPlugins.map(({ name, file: plugin }) => file(`/opt/cni/bin/${name}`, host(plugin), 0o755, 'CNI plugins')),
-    file('/etc/containerd/config.toml', text(makeContainerdConfig(inputs.pauseImage)), 0o644, 'containerd'),
-    file('/etc/systemd/system/containerd.service', text(makeContainerdUnit()), 0o644, 'containerd'),
-    enable('containerd.service', 'containerd'),
-    file('/etc/systemd/system/kubelet.service', text(makeKubeletUnit()), 0o644, origin),
-    file('/etc/systemd/system/kubelet.service.d/10-kubeadm.conf', text(makeKubeletKubeadmDropIn()), 0o644, origin),
-    file('/etc/systemd/system/kubelet.service.d/20-pikube.conf', text(makeKubeletPikubeDropIn()), 0o644, origin),
-    enable('kubelet.service', origin),
-    file('/var/lib/kubelet/config.yaml', text(makeKubeletConfig(inputs.network)), 0o644, origin),
-    file('/var/lib/kubelet/kubeadm-flags.env', text(makeKubeletFlags(inputs.node, inputs.nodeIp)), 0o644, origin),
-    file('/etc/cni/net.d/10-pikube-bridge.conflist', text(makeCniConfig(inputs.network)), 0o644, 'pod network'),
-    ...inputs.images.map(({ reference, file: tarball }) => file(`${STATIC_IMAGE_DIR}/pikube-${safeName(reference)}.tar`, host(tarball), 0o644, `image ${reference}`)),
+    makeFileEntry('root', '/usr/local/bin/kubelet', makeHostContent(inputs.binaries.kubelet), 0o755, origin),
+    makeFileEntry('root', '/usr/local/bin/kubectl', makeHostContent(inputs.binaries.kubectl), 0o755, origin),
+    ...inputs.binaries.containerd.map(({ name, file: binary }) => makeFileEntry('root', `/usr/local/bin/${name}`, makeHostContent(binary), 0o755, 'containerd')),
+    makeFileEntry('root', '/usr/local/sbin/runc', makeHostContent(inputs.binaries.runc), 0o755, 'runc'),
+    ...inputs.binaries.cniPlugins.map(({ name, file: plugin }) => makeFileEntry('root', `/opt/cni/bin/${name}`, makeHostContent(plugin), 0o755, 'CNI plugins')),
+    makeTextEntry('root', '/etc/containerd/config.toml', makeContainerdConfig(inputs.pauseImage), 0o644, 'containerd'),
+    makeTextEntry('root', '/etc/systemd/system/containerd.service', makeContainerdUnit(), 0o644, 'containerd'),
+    makeEnableLink('containerd.service', 'containerd'),
+    makeTextEntry('root', '/etc/systemd/system/kubelet.service', makeKubeletUnit(), 0o644, origin),
+    makeTextEntry('root', '/etc/systemd/system/kubelet.service.d/10-kubeadm.conf', makeKubeletKubeadmDropIn(), 0o644, origin),
+    makeTextEntry('root', '/etc/systemd/system/kubelet.service.d/20-pikube.conf', makeKubeletPikubeDropIn(), 0o644, origin),
+    makeEnableLink('kubelet.service', origin),
+    makeTextEntry('root', '/var/lib/kubelet/config.yaml', makeKubeletConfig(inputs.network), 0o644, origin),
+    makeTextEntry('root', '/var/lib/kubelet/kubeadm-flags.env', makeKubeletFlags(inputs.node, inputs.nodeIp), 0o644, origin),
+    makeTextEntry('root', '/etc/cni/net.d/10-pikube-bridge.conflist', makeCniConfig(inputs.network), 0o644, 'pod network'),
+    ...inputs.images.map(({ reference, file: tarball }) => makeFileEntry('root', `${STATIC_IMAGE_DIR}/pikube-${safeName(reference)}.tar`, makeHostContent(tarball), 0o644, `image ${reference}`)),
     ...planPodRoutes(inputs.podRoutes ?? []),
     ...planPiFixes(facts, inputs.builtAt),
   ];
@@ -193,10 +178,10 @@ export function planStatic(facts: ImageFacts, inputs: StaticInputs): PlanEntry[]
   return [
     ...planNodeRuntime(facts, inputs),
     { type: 'directory', partition: 'root', path: '/var/lib/etcd', mode: 0o700, uid: 0, gid: 0, origin },
-    ...inputs.pkiFiles.map((f) => file(f.path, text(f.content), f.mode, 'cluster PKI made on the host')),
-    ...inputs.manifests.map((m) => file(m.path, text(m.content), 0o600, `${origin} control plane`)),
+    ...inputs.pkiFiles.map((f) => makeTextEntry('root', f.path, f.content, f.mode, 'cluster PKI made on the host')),
+    ...inputs.manifests.map((m) => makeTextEntry('root', m.path, m.content, 0o600, `${origin} control plane`)),
     // 0600: only first boot (root) applies them, and a cluster's bootstrap token Secret is among them.
-    ...inputs.addons.map((m) => file(m.path, text(m.content), 0o600, `${origin} addons`)),
+    ...inputs.addons.map((m) => makeTextEntry('root', m.path, m.content, 0o600, `${origin} addons`)),
     ...planFirstBoot({
       profile: 'static', role: 'server', node: inputs.node, architecture: facts.architecture, bootMount: facts.bootMount, imageDir: STATIC_IMAGE_DIR,
       builds: [], script: inputs.script, after: 'containerd.service',
@@ -212,8 +197,8 @@ export function planStaticAgent(facts: ImageFacts, inputs: StaticAgentInputs): P
   const origin = `Kubernetes ${inputs.release} (static agent)`;
   return [
     ...planNodeRuntime(facts, inputs),
-    file(`${PKI_DIR}/ca.crt`, text(inputs.caPem), 0o644, 'cluster CA made on the host'),
-    file(BOOTSTRAP_KUBECONFIG, text(inputs.bootstrapKubeconfig), 0o600, `${origin} bootstrap token`),
+    makeTextEntry('root', `${PKI_DIR}/ca.crt`, inputs.caPem, 0o644, 'cluster CA made on the host'),
+    makeTextEntry('root', BOOTSTRAP_KUBECONFIG, inputs.bootstrapKubeconfig, 0o600, `${origin} bootstrap token`),
     ...planFirstBoot({
       profile: 'static', role: 'agent', node: inputs.node, architecture: facts.architecture, bootMount: facts.bootMount, imageDir: STATIC_IMAGE_DIR,
       builds: [], script: inputs.script, after: 'containerd.service',

@@ -1,4 +1,5 @@
-import type { FileEntry, PlanEntry } from '../../plan/types.ts';
+import { makeEnableLink, makeTextEntry } from '../../plan/entries.ts';
+import type { PlanEntry } from '../../plan/types.ts';
 
 // Where the routes live on the card, and the script that sets them.
 export const POD_ROUTES_FILE = '/etc/pikube/pod-routes';
@@ -11,9 +12,7 @@ export interface PodRoute {
   host: string;
 }
 
-function text(path: string, body: string, mode: number): FileEntry {
-  return { type: 'file', partition: 'root', path, mode, uid: 0, gid: 0, content: { kind: 'text', text: body }, origin: 'pod network routes (static cluster)' };
-}
+const ORIGIN = 'pod network routes (static cluster)';
 
 // Looks every node up (mDNS names through the system resolver) and routes its pod /24 through it, like flannel's
 // host-gw backend; exits non-zero while a node is unresolved or not on this LAN, so systemd tries again.
@@ -53,9 +52,9 @@ RestartSec=30
 WantedBy=multi-user.target
 `;
   return [
-    text(POD_ROUTES_FILE, `# written by pikube: SUBNET HOST\n${routes.map((r) => `${r.subnet} ${r.host}\n`).join('')}`, 0o644),
-    text(POD_ROUTES_SCRIPT, makePodRoutesScript(), 0o755),
-    text(`/etc/systemd/system/${UNIT}`, unit, 0o644),
-    { type: 'symlink', partition: 'root', path: `/etc/systemd/system/multi-user.target.wants/${UNIT}`, target: `/etc/systemd/system/${UNIT}`, uid: 0, gid: 0, origin: 'pod network routes (enabled)' },
+    makeTextEntry('root', POD_ROUTES_FILE, `# written by pikube: SUBNET HOST\n${routes.map((r) => `${r.subnet} ${r.host}\n`).join('')}`, 0o644, ORIGIN),
+    makeTextEntry('root', POD_ROUTES_SCRIPT, makePodRoutesScript(), 0o755, ORIGIN),
+    makeTextEntry('root', `/etc/systemd/system/${UNIT}`, unit, 0o644, ORIGIN),
+    makeEnableLink(UNIT, 'pod network routes'),
   ];
 }
