@@ -2,7 +2,6 @@ import { join } from 'node:path';
 import type { AcquireOptions } from '../acquire/acquire-options.ts';
 import type { LocalFile } from '../acquire/local-inputs.ts';
 import type { BuildInput } from '../plan/types.ts';
-import { hashFile } from '../acquire/hash-file.ts';
 import { platformForArchitecture } from '../registry/platform.ts';
 import { pullImage } from '../registry/pull-image.ts';
 import { writeImageTarball } from '../registry/image-tarball.ts';
@@ -26,8 +25,7 @@ export async function pullImageTarballs(references: readonly string[], architect
       ...(options.registryMirror ? { registryMirror: options.registryMirror } : {}),
     });
     const path = join(workDir, `${safeName(reference)}.tar`);
-    await writeImageTarball(pulled, path, { signal: options.signal });
-    const { sha256, size } = await hashFile(path, options.signal);
+    const { sha256, size } = await writeImageTarball(pulled, path, { signal: options.signal });
     tarballs.push({ reference, file: { hostPath: path, size, mode: 0o644, sha256 } });
     inputs.push({ role: 'image', name: pulled.name, sha256: pulled.manifest.digest.replace(/^sha256:/, '') });
   }

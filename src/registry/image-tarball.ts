@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open, rename, rm, stat } from 'node:fs/promises';
+import { open, rename, rm } from 'node:fs/promises';
 import { dirname, join, basename } from 'node:path';
 import { InterruptedError } from '../errors.ts';
 import { blobPath, digestHex, digestMismatch } from './blob-store.ts';
@@ -20,6 +20,8 @@ export interface TarballOptions {
 export interface WrittenTarball {
   path: string;
   size: number;
+  // Hex sha256 of the whole tarball.
+  sha256: string;
 }
 
 interface Entry {
@@ -36,23 +38,31 @@ export async function writeImageTarball(pulled: PulledImage, destPath: string, o
   const entries = listEntries(pulled);
   const temp = join(dirname(destPath), `.${basename(destPath)}.${process.pid}.${randomBytes(4).toString('hex')}.partial`);
   const handle = await open(temp, 'w');
+  // The tarball's own digest, taken from the bytes as they are written, so nobody reads the file again to hash it.
+  const whole = createHash('sha256');
+  let written = 0;
+  const write = async (bytes: Buffer) => {
+    whole.update(bytes);
+    written += bytes.length;
+    await handle.write(bytes);
+  };
   try {
     for (const entry of entries) {
       if (options.signal?.aborted) throw new InterruptedError();
       const size = entry.data?.length ?? entry.blob?.size ?? 0;
-      await handle.write(makeTarHeader({ name: entry.name, type: entry.type, size, mode: entry.type === 'directory' ? 0o755 : 0o644, mtime }));
-      if (entry.data) await handle.write(entry.data);
-      if (entry.blob) await copyVerifiedBlob(pulled.cacheDir, entry.blob, handle, options.signal);
-      await handle.write(tarPadding(size));
+      await write(makeTarHeader({ name: entry.name, type: entry.type, size, mode: entry.type === 'directory' ? 0o755 : 0o644, mtime }));
+      if (entry.data) await write(entry.data);
+      if (entry.blob) await copyVerifiedBlob(pulled.cacheDir, entry.blob, write, options.signal);
+      await write(tarPadding(size));
     }
-    await handle.write(TAR_END);
+    await write(TAR_END);
     await handle.close();
     await rename(temp, destPath);
   } finally {
     await handle.close().catch(() => undefined);
     await rm(temp, { force: true });
   }
-  return { path: destPath, size: (await stat(destPath)).size };
+  return { path: destPath, size: written, sha256: whole.digest('hex') };
 }
 
 // The tar's contents, sorted by name: blob directories and blobs, index.json, manifest.json, oci-layout.
@@ -89,7 +99,7 @@ function listEntries(pulled: PulledImage): Entry[] {
   return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
-async function copyVerifiedBlob(cacheDir: string, blob: { digest: string; size: number }, handle: Awaited<ReturnType<typeof open>>, signal?: AbortSignal): Promise<void> {
+async function copyVerifiedBlob(cacheDir: string, blob: { digest: string; size: number }, write: (bytes: Buffer) => Promise<void>, signal?: AbortSignal): Promise<void> {
   const path = blobPath(cacheDir, blob.digest);
   const hash = createHash('sha256');
   let copied = 0;
@@ -99,7 +109,7 @@ async function copyVerifiedBlob(cacheDir: string, blob: { digest: string; size: 
     copied += bytes.length;
     if (copied > blob.size) break;
     hash.update(bytes);
-    await handle.write(bytes);
+    await write(bytes);
   }
   const actual = `sha256:${hash.digest('hex')}`;
   if (copied !== blob.size || actual !== blob.digest) {

@@ -80,7 +80,9 @@ test('the tarball is read back by skopeo as docker-archive and oci-archive, and 
   const pulled = await pullImage(ref, { platform: parsePlatform('linux/arm/v7'), cacheDir: await fixture.makeCacheDir(), dockerConfigPath: fixture.noDockerConfig });
   const first = join(fixture.root, 'armv7-a.tar');
   const second = join(fixture.root, 'armv7-b.tar');
-  await writeImageTarball(pulled, first);
+  const written = await writeImageTarball(pulled, first);
+  const firstBytes = await readFile(first);
+  t.deepEqual([written.size, written.sha256], [firstBytes.length, sha256(firstBytes)], 'the digest reported is that of the file written');
   const again = await pullImage(ref, { platform: parsePlatform('linux/arm/v7'), cacheDir: await fixture.makeCacheDir(), dockerConfigPath: fixture.noDockerConfig });
   await writeImageTarball(again, second);
   t.is(sha256(await readFile(first)), sha256(await readFile(second)));
