@@ -1,20 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import test, { type ExecutionContext } from 'ava';
+import test from 'ava';
 import { execa } from 'execa';
 import { acquireBase, resolveBase } from '../../src/acquire/acquire-base.ts';
 import { findCatalogEntry, loadCatalog } from '../../src/acquire/catalog.ts';
 import { writeImage } from '../../src/acquire/write-image.ts';
 import { UserError } from '../../src/errors.ts';
 import { serveBytes, startFixture } from './helpers/http-fixture.ts';
-
-async function workDir(t: ExecutionContext): Promise<string> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'pikube-base-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
+import { makeTempDir } from '../helpers/temp.ts';
 
 test('the catalog names hypriot and raspios-lite-arm64 with everything a build needs', (t) => {
   const hypriot = findCatalogEntry('hypriot');
@@ -45,7 +39,7 @@ test('resolveBase tells catalog names, URLs and paths apart', (t) => {
 });
 
 test('base: hypriot through a loopback mirror serving a Hypriot-shaped zip and its .sha256', async (t) => {
-  const dir = await workDir(t);
+  const dir = await makeTempDir(t, 'pikube-base-');
   const image = Buffer.alloc(4 * 1024 * 1024);
   randomBytes(100_000).copy(image, 512);
   await writeFile(path.join(dir, 'hypriotos-rpi-v1.12.3.img'), image);
@@ -74,7 +68,7 @@ test('base: hypriot through a loopback mirror serving a Hypriot-shaped zip and i
 });
 
 test('a local base is hashed for the build record and checked against a given sha256', async (t) => {
-  const dir = await workDir(t);
+  const dir = await makeTempDir(t, 'pikube-base-');
   const content = randomBytes(100_000);
   await writeFile(path.join(dir, 'pi.img'), content);
   const digest = createHash('sha256').update(content).digest('hex');

@@ -1,22 +1,16 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, utimes, writeFile, mkdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, rm, utimes, writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import test, { type ExecutionContext } from 'ava';
+import test from 'ava';
 import { execa } from 'execa';
 import { keyForUrl } from '../../src/acquire/cache-store.ts';
 import { fetchArtifact } from '../../src/acquire/fetch-artifact.ts';
 import { serveBytes, startFixture } from './helpers/http-fixture.ts';
+import { makeTempDir } from '../helpers/temp.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const pikube = path.join(root, 'bin', 'pikube.js');
-
-async function workDir(t: ExecutionContext): Promise<string> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'pikube-cachecmd-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 function blob(size: number): { body: Buffer; sha256: string } {
   const body = randomBytes(size);
@@ -24,7 +18,7 @@ function blob(size: number): { body: Buffer; sha256: string } {
 }
 
 test('two processes racing for one entry download it once and share it', async (t) => {
-  const dir = await workDir(t);
+  const dir = await makeTempDir(t, 'pikube-cachecmd-');
   const fixture = await startFixture();
   t.teardown(() => fixture.close());
   const { body, sha256 } = blob(2 * 1024 * 1024);
@@ -42,7 +36,7 @@ test('two processes racing for one entry download it once and share it', async (
 });
 
 test('cache ls lists entries; prune --older-than removes old ones but never a locked one', async (t) => {
-  const dir = await workDir(t);
+  const dir = await makeTempDir(t, 'pikube-cachecmd-');
   const fixture = await startFixture();
   t.teardown(() => fixture.close());
   const files = { old: blob(1000), fresh: blob(2000), busy: blob(3000) };
@@ -73,14 +67,14 @@ test('cache ls lists entries; prune --older-than removes old ones but never a lo
 });
 
 test('cache prune without --older-than or --all is a usage error (exit 1)', async (t) => {
-  const dir = await workDir(t);
+  const dir = await makeTempDir(t, 'pikube-cachecmd-');
   const result = await execa('node', [pikube, 'cache', 'prune', '--cache', dir], { cwd: root, reject: false });
   t.is(result.exitCode, 1);
   t.regex(result.stderr, /cache prune needs --older-than <age> or --all/);
 });
 
 test('PIKUBE_CACHE chooses the cache when --cache is not given', async (t) => {
-  const dir = await workDir(t);
+  const dir = await makeTempDir(t, 'pikube-cachecmd-');
   const result = await execa('node', [pikube, 'cache', 'ls'], { cwd: root, env: { PIKUBE_CACHE: dir } });
   t.regex(result.stderr, new RegExp(`cache: ${dir}`));
 });

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { copyFile, mkdtemp, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, readFile, stat, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import test, { type ExecutionContext } from 'ava';
+import test from 'ava';
 import { execa } from 'execa';
 import { UserError } from '../../src/errors.ts';
 import { writeImage } from '../../src/acquire/write-image.ts';
+import { makeTempDir } from '../helpers/temp.ts';
 
 const MiB = 1024 * 1024;
 
@@ -18,12 +18,6 @@ function makeImage(): Buffer {
   return image;
 }
 
-async function workDir(t: ExecutionContext): Promise<string> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'pikube-write-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
-
 async function imageIn(dir: string, name: string, content = makeImage()): Promise<{ file: string; content: Buffer }> {
   const file = path.join(dir, name);
   await writeFile(file, content);
@@ -31,7 +25,7 @@ async function imageIn(dir: string, name: string, content = makeImage()): Promis
 }
 
 test('a zip with one .img entry is unpacked, byte for byte, as a sparse file', async (t) => {
-  const dir = await workDir(t);
+  const dir = await makeTempDir(t, 'pikube-write-');
   const { file, content } = await imageIn(dir, 'base.img');
   await execa('zip', ['-q', '-j', path.join(dir, 'base.img.zip'), file]);
   const dest = path.join(dir, 'out.img');
@@ -43,7 +37,7 @@ test('a zip with one .img entry is unpacked, byte for byte, as a sparse file', a
 });
 
 test('a zip with several entries needs one named, and the error lists them', async (t) => {
-  const dir = await workDir(t);
+  const dir = await makeTempDir(t, 'pikube-write-');
   const a = await imageIn(dir, 'a.img');
   const b = await imageIn(dir, 'b.img');
   await writeFile(path.join(dir, 'README.txt'), 'hello');
@@ -60,7 +54,7 @@ test('a zip with several entries needs one named, and the error lists them', asy
 });
 
 test('a ZIP64 archive (forced with zip -fz) is read', async (t) => {
-  const dir = await workDir(t);
+  const dir = await makeTempDir(t, 'pikube-write-');
   const { file, content } = await imageIn(dir, 'big.img');
   const zip = path.join(dir, 'big.zip');
   await execa('zip', ['-q', '-j', '-fz', zip, file]);
@@ -72,7 +66,7 @@ test('a ZIP64 archive (forced with zip -fz) is read', async (t) => {
 });
 
 test('a zip streamed from stdin (data descriptors, ZIP64 end records) is read', async (t) => {
-  const dir = await workDir(t);
+  const dir = await makeTempDir(t, 'pikube-write-');
   const { file, content } = await imageIn(dir, 'piped.img');
   const zip = path.join(dir, 'piped.zip');
   await execa('sh', ['-c', 'zip -q -fz - - < "$1" > "$2"', 'sh', file, zip]);
@@ -84,7 +78,7 @@ test('a zip streamed from stdin (data descriptors, ZIP64 end records) is read', 
 });
 
 test('xz and gzip images are unpacked, detected by content rather than name', async (t) => {
-  const dir = await workDir(t);
+  const dir = await makeTempDir(t, 'pikube-write-');
   const { file, content } = await imageIn(dir, 'base.img');
   await execa('xz', ['-k', '-T0', file]);
   await execa('gzip', ['-k', file]);
@@ -99,7 +93,7 @@ test('xz and gzip images are unpacked, detected by content rather than name', as
 });
 
 test('a plain image is copied sparsely', async (t) => {
-  const dir = await workDir(t);
+  const dir = await makeTempDir(t, 'pikube-write-');
   const { file, content } = await imageIn(dir, 'plain.img');
   const dest = path.join(dir, 'out.img');
   t.deepEqual(await writeImage(file, dest), { bytes: content.length, format: 'raw' });
@@ -108,7 +102,7 @@ test('a plain image is copied sparsely', async (t) => {
 });
 
 test('truncated archives are clear UserErrors and leave no output behind', async (t) => {
-  const dir = await workDir(t);
+  const dir = await makeTempDir(t, 'pikube-write-');
   const { file } = await imageIn(dir, 'base.img');
   await execa('zip', ['-q', '-j', `${file}.zip`, file]);
   await execa('xz', ['-k', '-T0', file]);
@@ -123,7 +117,7 @@ test('truncated archives are clear UserErrors and leave no output behind', async
 });
 
 test('a zip whose data is damaged fails the CRC or inflate check', async (t) => {
-  const dir = await workDir(t);
+  const dir = await makeTempDir(t, 'pikube-write-');
   const { file } = await imageIn(dir, 'base.img');
   const zip = `${file}.zip`;
   await execa('zip', ['-q', '-j', zip, file]);
@@ -134,6 +128,6 @@ test('a zip whose data is damaged fails the CRC or inflate check', async (t) => 
 });
 
 test('a missing base is a UserError', async (t) => {
-  const dir = await workDir(t);
+  const dir = await makeTempDir(t, 'pikube-write-');
   await t.throwsAsync(writeImage(path.join(dir, 'nope.img'), path.join(dir, 'out.img')), { instanceOf: UserError, message: /does not exist/ });
 });

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { open, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { execa } from 'execa';
+import { makeTempDir as makeSharedTempDir } from '../helpers/temp.ts';
 
 export const MiB = 1024 * 1024;
 export const FAT_START = 2048 * 512;
@@ -17,11 +17,9 @@ export interface TestImage {
   extFile: Buffer;
 }
 
-// A temp dir removed when the test ends.
+// A temp dir removed when the test ends (the shared helper, under its flash name).
 export async function makeTempDir(t: ExecutionContext): Promise<string> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'pikube-flash-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  return dir;
+  return makeSharedTempDir(t, 'pikube-flash-');
 }
 
 // A sparse Pi-shaped image: MBR, a FAT32 boot partition and an ext4 root, each holding a random file.
