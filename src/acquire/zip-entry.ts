@@ -86,7 +86,8 @@ class EntryCheck extends Transform {
   private crc = 0;
 
   constructor(private readonly archivePath: string, private readonly entry: ZipEntry) {
-    super();
+    // Buffers as much as the inflater hands over (256 KiB chunks), so this stage adds no back-and-forth.
+    super({ highWaterMark: 1 << 20 });
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
