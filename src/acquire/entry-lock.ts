@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
-import { link, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { link, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { throwIfInterrupted } from '../interrupt.ts';
@@ -45,17 +46,18 @@ export async function tryEntryLock(cacheDir: string, key: string, what: string):
   const file = lockPath(cacheDir, key);
   await mkdir(path.dirname(file), { recursive: true });
   for (let attempt = 0; attempt < 3; attempt++) {
+    // Written whole beside the lock, then linked into place (link fails if the lock exists): a waiter never reads a
+    // lock file that is still empty, so it can always say whose turn it is.
+    const mine: LockOwner = { pid: process.pid, host: hostname(), since: new Date().toISOString(), what };
+    const draft = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
     try {
-      const handle = await open(file, 'wx');
-      const owner: LockOwner = { pid: process.pid, host: hostname(), since: new Date().toISOString(), what };
-      try {
-        await handle.writeFile(JSON.stringify(owner));
-      } finally {
-        await handle.close();
-      }
+      await writeFile(draft, JSON.stringify(mine));
+      await link(draft, file);
       return () => rm(file, { force: true });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    } finally {
+      await rm(draft, { force: true });
     }
     const owner = await readOwner(file);
     if (owner ? isAlive(owner) : await isFresh(file)) return undefined;
