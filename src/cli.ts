@@ -4,30 +4,14 @@ import { EXIT, getExitCode, InterruptedError, ToolError, UserError } from './err
 import { installInterruptHandler, runSignal } from './interrupt.ts';
 import { log, setLogLevel } from './log.ts';
 import { PIKUBE_VERSION } from './version.ts';
-type Register = (program: Command) => void;
+import { COMMAND_LOADERS, COMMAND_SUMMARIES, type CommandName } from './commands/command-table.ts';
 
-// The command table; each command lives in src/commands/ and is loaded only when it runs, so `pikube flash`
-// does not pay for the registry client or the PKI library at start-up.
-const COMMANDS: Record<string, () => Promise<Register>> = {
-  build: async () => (await import('./commands/build.ts')).registerBuildCommand,
-  plan: async () => (await import('./commands/plan.ts')).registerPlanCommand,
-  inspect: async () => (await import('./commands/inspect.ts')).registerInspectCommand,
-  pull: async () => (await import('./commands/pull.ts')).registerPullCommand,
-  drives: async () => (await import('./commands/drives.ts')).registerDrivesCommand,
-  flash: async () => (await import('./commands/flash.ts')).registerFlashCommand,
-  cache: async () => (await import('./commands/cache.ts')).registerCacheCommand,
-  doctor: async () => (await import('./commands/doctor.ts')).registerDoctorCommand,
-  'boot-test': async () => (await import('./commands/boot-test.ts')).registerBootTestCommand,
-};
-
-// The commands this invocation needs: the one named (global options are flags, so the first word is it),
-// none for a bare --version, every one for help and for mistakes (so commander can suggest a name).
-function commandsFor(argv: readonly string[]): string[] {
-  const words = argv.slice(2);
-  const name = words.find((word) => !word.startsWith('-'));
-  if (name && name in COMMANDS) return [name];
-  if (!name && words.some((word) => word === '-V' || word === '--version')) return [];
-  return Object.keys(COMMANDS);
+// The command this invocation runs: the first word that is not a flag (global options are flags), or the word
+// after `help`; undefined for help, a bare --version and mistakes.
+function commandFor(argv: readonly string[]): CommandName | undefined {
+  const words = argv.slice(2).filter((word) => !word.startsWith('-'));
+  const name = words[0] === 'help' ? words[1] : words[0];
+  return name !== undefined && name in COMMAND_LOADERS ? (name as CommandName) : undefined;
 }
 
 async function makeProgram(argv: readonly string[]): Promise<Command> {
@@ -42,7 +26,10 @@ async function makeProgram(argv: readonly string[]): Promise<Command> {
     const options = command.optsWithGlobals() as { verbose?: boolean; quiet?: boolean };
     setLogLevel(options.verbose ? 'verbose' : options.quiet ? 'quiet' : 'normal');
   });
-  for (const name of commandsFor(argv)) (await (COMMANDS[name] as () => Promise<Register>)())(program);
+  const name = commandFor(argv);
+  if (name) (await COMMAND_LOADERS[name]())(program);
+  // Without a command, help (and commander's did-you-mean for a misspelt one) needs only each command's summary.
+  else for (const [other, summary] of Object.entries(COMMAND_SUMMARIES)) program.command(other).description(summary);
   return program;
 }
 

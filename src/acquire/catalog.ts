@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import catalogJson from './catalog.json' with { type: 'json' };
 import { InternalError, UserError } from '../errors.ts';
 
 const checksumSchema = z.union([
@@ -36,11 +36,10 @@ export type CatalogEntry = z.infer<typeof entrySchema> & { name: string };
 
 let cached: Map<string, CatalogEntry> | undefined;
 
-// Reads and validates src/acquire/catalog.json once; a bad catalog is a bug in pikube.
+// Validates src/acquire/catalog.json once; a bad catalog is a bug in pikube.
 export function loadCatalog(): ReadonlyMap<string, CatalogEntry> {
   if (cached) return cached;
-  const raw: unknown = JSON.parse(readFileSync(new URL('./catalog.json', import.meta.url), 'utf8'));
-  const parsed = z.record(z.string().regex(/^[a-z0-9-]+$/), entrySchema).safeParse(raw);
+  const parsed = z.record(z.string().regex(/^[a-z0-9-]+$/), entrySchema).safeParse(catalogJson);
   if (!parsed.success) throw new InternalError(`catalog.json is invalid: ${z.prettifyError(parsed.error)}`);
   cached = new Map(Object.entries(parsed.data).map(([name, entry]) => [name, { ...entry, name }]));
   return cached;

@@ -5,6 +5,7 @@ import { MACHINE_NAMES, type MachineName } from '../boot-test/machines.ts';
 import { UserError } from '../errors.ts';
 import { runSignal } from '../interrupt.ts';
 import { ensureTools } from '../tools/check-tools.ts';
+import { COMMAND_SUMMARIES } from './command-table.ts';
 
 interface BootTestFlags {
   machine?: string;
@@ -21,7 +22,7 @@ interface BootTestFlags {
 export function registerBootTestCommand(program: Command): void {
   program
     .command('boot-test')
-    .description('boot a throw-away copy of IMAGE in QEMU and report what first boot did (exit 0 only if every step an emulator can prove passed)')
+    .description(COMMAND_SUMMARIES['boot-test'])
     .argument('<image>', 'an image made by pikube build')
     .option('--machine <name>', `emulated machine: ${MACHINE_NAMES.join(', ')} (default raspi3b for arm64, raspi2b for armhf)`)
     .option('--timeout <seconds>', 'hard limit for the whole boot', '600')

@@ -16,6 +16,7 @@ import { runSignal } from '../interrupt.ts';
 import { log } from '../log.ts';
 import { ensureTools } from '../tools/check-tools.ts';
 import { parseMachine } from './boot-test.ts';
+import { COMMAND_SUMMARIES } from './command-table.ts';
 
 interface BuildCommandFlags extends BuildFlags {
   output?: string;
@@ -28,7 +29,7 @@ interface BuildCommandFlags extends BuildFlags {
 export function registerBuildCommand(program: Command): void {
   const command = program
     .command('build')
-    .description('build an image from the recipe: the base with every planned file written into its partitions')
+    .description(COMMAND_SUMMARIES['build'])
     .option('-o, --output <file>', 'the image to write (default: the recipe name with .img); with `cluster:` a folder (default: the recipe name)')
     .option('--backend <name>', 'how ext4 is edited: debugfs (no root) or mount (root, kernel driver)', 'debugfs')
     .option('--boot-test [machine]', 'then boot a copy in QEMU and check its first boot (see pikube boot-test; machine raspi3b, raspi2b or virt)');

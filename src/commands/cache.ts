@@ -6,6 +6,7 @@ import { formatBytes } from '../format-bytes.ts';
 import { UserError } from '../errors.ts';
 import { log } from '../log.ts';
 import { formatTable } from './doctor.ts';
+import { COMMAND_SUMMARIES } from './command-table.ts';
 
 interface CacheOptions {
   cache?: string;
@@ -15,7 +16,7 @@ interface CacheOptions {
 export function registerCacheCommand(program: Command): void {
   const cache = program
     .command('cache')
-    .description('show or trim the download cache (base images and artifacts, content-addressed by sha256)')
+    .description(COMMAND_SUMMARIES['cache'])
     .option('--cache <dir>', 'the cache directory (default: $PIKUBE_CACHE, the checkout\'s cache/, or ~/.cache/pikube)');
 
   cache

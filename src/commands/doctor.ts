@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
 import { checkTools } from '../tools/check-tools.ts';
+import { COMMAND_SUMMARIES } from './command-table.ts';
 
 // `pikube doctor`: which host tools each command needs, whether they are here and new enough, and who provides them.
 export function registerDoctorCommand(program: Command): void {
   program
     .command('doctor')
-    .description('list the host tools pikube needs, whether they are installed and new enough, and which package provides each')
+    .description(COMMAND_SUMMARIES['doctor'])
     .option('--json', 'print the result as JSON')
     .action(async (options: { json?: boolean }) => {
       const statuses = await checkTools();

@@ -2,12 +2,13 @@ import type { Command } from 'commander';
 import { formatDriveBytes } from '../flash/flash-target.ts';
 import { listDrives } from '../flash/list-drives.ts';
 import { formatTable } from './doctor.ts';
+import { COMMAND_SUMMARIES } from './command-table.ts';
 
 // `pikube drives`: what pikube can write to, with the facts the safety rules use.
 export function registerDrivesCommand(program: Command): void {
   program
     .command('drives')
-    .description('list drives with device, size, model, bus, removable, system and mount points')
+    .description(COMMAND_SUMMARIES['drives'])
     .option('--json', 'print the drives as JSON')
     .action(async (options: { json?: boolean }) => {
       const drives = await listDrives();

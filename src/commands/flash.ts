@@ -3,6 +3,7 @@ import { ensureTools } from '../tools/check-tools.ts';
 import { UserError } from '../errors.ts';
 import { flashCluster } from '../flash/flash-cluster.ts';
 import { flashImage } from '../flash/flash-image.ts';
+import { COMMAND_SUMMARIES } from './command-table.ts';
 
 interface FlashCommandOptions {
   device?: string;
@@ -19,7 +20,7 @@ interface FlashCommandOptions {
 export function registerFlashCommand(program: Command): void {
   program
     .command('flash')
-    .description('write an image (.img, .gz, .xz, .zip) to an SD card: only its mapped blocks with a .bmap, partition table last, read back and verified')
+    .description(COMMAND_SUMMARIES['flash'])
     .argument('[image]', 'the image to write: built by pikube, or a downloaded .img/.img.gz/.img.xz/.zip')
     .option('--cluster <dir>', 'write every card of a cluster folder built by pikube, in order, asking for each card')
     .option('--from <hostname>', 'with --cluster: start at this card')

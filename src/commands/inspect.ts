@@ -2,12 +2,13 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { formatInspection, inspectImage } from '../image/inspect-image.ts';
 import { ensureTools } from '../tools/check-tools.ts';
+import { COMMAND_SUMMARIES } from './command-table.ts';
 
 // `pikube inspect IMAGE`: what an image is and, if pikube built it, from what.
 export function registerInspectCommand(program: Command): void {
   program
     .command('inspect')
-    .description('show an image\'s partitions, filesystems, free space, OS, CPU architecture and pikube build record')
+    .description(COMMAND_SUMMARIES['inspect'])
     .argument('<image>', 'a disk image file')
     .option('--json', 'print the result as JSON')
     .action(async (image: string, options: { json?: boolean }) => {

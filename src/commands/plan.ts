@@ -10,12 +10,13 @@ import { gatherBuild, planBuild, planNode } from '../build/plan-build.ts';
 import { runSignal } from '../interrupt.ts';
 import { formatPlan } from '../plan/format-plan.ts';
 import { ensureTools } from '../tools/check-tools.ts';
+import { COMMAND_SUMMARIES } from './command-table.ts';
 
 // `pikube plan`: every entry the build would write (for each card of a cluster), without touching the base or any output.
 export function registerPlanCommand(program: Command): void {
   const command = program
     .command('plan')
-    .description('show every file, folder, symlink and partition change a build would make, without writing anything')
+    .description(COMMAND_SUMMARIES['plan'])
     .option('--json', 'print the plan as JSON');
   addRecipeFlags(command).action(async (flags: BuildFlags & { json?: boolean }) => {
     await ensureTools('plan');

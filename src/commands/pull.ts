@@ -9,6 +9,7 @@ import { writeImageTarball } from '../registry/image-tarball.ts';
 import { parsePlatform } from '../registry/platform.ts';
 import { formatBytes } from '../format-bytes.ts';
 import { pullImage } from '../registry/pull-image.ts';
+import { COMMAND_SUMMARIES } from './command-table.ts';
 
 interface PullCommandOptions {
   platform: string;
@@ -22,7 +23,7 @@ interface PullCommandOptions {
 export function registerPullCommand(program: Command): void {
   program
     .command('pull')
-    .description('pull a container image for the Pi\'s platform (no Docker needed) and write it as an image tarball')
+    .description(COMMAND_SUMMARIES['pull'])
     .argument('<ref>', 'the image, e.g. registry.k8s.io/pause:3.10 or docker.io/library/alpine:3.20')
     .requiredOption('--platform <platform>', 'linux/arm64, linux/arm/v7 or linux/arm/v6')
     .requiredOption('-o, --output <file>', 'the tarball to write')

@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { UserError } from '../../errors.ts';
+import catalogJson from './static-catalog.json' with { type: 'json' };
 
 interface MinorPins {
   pause: string;
@@ -16,7 +16,7 @@ interface StaticCatalog {
   imageRegistry: string;
 }
 
-const CATALOG = JSON.parse(readFileSync(new URL('./static-catalog.json', import.meta.url), 'utf8')) as StaticCatalog;
+const CATALOG: StaticCatalog = catalogJson;
 
 // The default Kubernetes release of the static profile (the current stable line).
 export const DEFAULT_STATIC_VERSION = CATALOG.defaultVersion;
