@@ -1,5 +1,5 @@
 import { chmod, link, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, extname, join, resolve } from 'node:path';
+import { basename, extname, join, resolve, sep } from 'node:path';
 import { InternalError, UserError } from '../errors.ts';
 import { applyPlan } from '../image/apply-plan.ts';
 import type { ExtBackend } from '../image/backend.ts';
@@ -80,6 +80,9 @@ export async function buildCluster(session: BuildSession, output: string, backen
   const distribution = recipe.kubernetes?.distribution ?? 'k3s';
   const secretsDir = options.secrets ? resolve(options.secrets) : recipe.cluster?.secrets ? resolve(directory, recipe.cluster.secrets) : join(output, 'secrets');
   const secretsInOutput = secretsDir === join(output, 'secrets');
+  if (!secretsInOutput && (secretsDir === output || secretsDir.startsWith(`${output}${sep}`))) {
+    throw new UserError(`the secrets folder ${secretsDir} is inside the output folder ${output}, which every build replaces`, `keep it at ${join(output, 'secrets')} (the default) or outside ${output}`);
+  }
   for (const only of options.only ?? []) {
     if (!nodes.some((node) => node.hostname === only)) {
       const guess = suggest(only, nodes.map((node) => node.hostname));
