@@ -3,6 +3,7 @@ import { cp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
 import { parse } from 'yaml';
+import { hashFile } from '../../src/acquire/hash-file.ts';
 import { runCli } from '../helpers/cli.ts';
 import { makeBase, readRootFile, sha256, statInImage } from '../helpers/image.ts';
 import { serveK3sRelease } from '../helpers/k3s-release.ts';
@@ -18,7 +19,7 @@ interface ClusterJson {
 }
 
 const readJson = async (path: string) => JSON.parse(await readFile(path, 'utf8')) as ClusterJson;
-const fileSha = async (path: string) => sha256(await readFile(path));
+const fileSha = async (path: string) => (await hashFile(path)).sha256;
 
 test('a k3s cluster lives on: an agent added to the recipe later gets the only new card, with the cluster\'s token and CA; the others stay byte for byte', async (t) => {
   const { dir } = await makeBase(t, { arch: 'armhf' });
@@ -50,12 +51,6 @@ test('a k3s cluster lives on: an agent added to the recipe later gets the only n
   const names = ['pi-1', 'pi-2', 'pi-3'];
   const sums = new Map<string, string>();
   for (const name of names) for (const file of [`${name}.img`, `${name}.img.bmap`]) sums.set(file, await fileSha(join(output, file)));
-
-  // The same recipe again: nothing to write, every card kept as it was.
-  const same = await runCli(['build', '-c', recipe, '-o', output, '--offline'], { env });
-  t.is(same.exitCode, 0, same.stderr);
-  t.regex(same.stderr, /every card is unchanged: nothing to write/);
-  t.deepEqual((await readJson(join(output, 'cluster.json'))).nodes.map((n) => n.status), ['unchanged', 'unchanged', 'unchanged']);
 
   // A fourth Pi: one more node in the recipe.
   await writeRecipe(dir, recipeOf([...nodes, { hostname: 'pi-4', role: 'agent' }]));
@@ -168,6 +163,7 @@ test('a secrets folder that does not match the recipe is refused and left as it 
 
   const fine = await runCli(['build', '-c', recipe, '-o', output, '--offline'], { env });
   t.is(fine.exitCode, 0, fine.stderr);
+  t.regex(fine.stderr, /every card is unchanged: nothing to write/);
   t.deepEqual((await readJson(join(output, 'cluster.json'))).nodes.map((n) => n.status), ['unchanged', 'unchanged']);
   t.like((await statInImage(join(output, 'pi-1.img'), [`${TLS}/client-ca.key`])).get(`${TLS}/client-ca.key`), { mode: 0o600 });
 });
