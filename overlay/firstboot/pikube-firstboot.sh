@@ -195,6 +195,21 @@ apply_addons() {
   fi
 }
 
+# The static profile: the recipe's manifests, after the addons; tried a few times, because objects that need a
+# namespace or CRD from another file of the folder only apply once that one has.
+apply_apps() {
+  [ -n "${PIKUBE_APPS:-}" ] || return 0
+  local try output
+  for try in 1 2 3 4 5; do
+    if output=$(kube apply -R -f "$PIKUBE_APPS" 2>&1); then
+      status apps ok "applied $PIKUBE_APPS (try $try)"
+      return
+    fi
+    sleep 10
+  done
+  status apps FAIL "kubectl apply -R -f $PIKUBE_APPS failed: $(printf '%s' "$output" | tail -n 1 | cut -c 1-160)"
+}
+
 allow_workloads() {
   kube label node "$PIKUBE_NODE" node-role.kubernetes.io/control-plane= --overwrite >/dev/null 2>&1 || true
   if kube taint node "$PIKUBE_NODE" node-role.kubernetes.io/control-plane:NoSchedule- >/dev/null 2>&1; then
@@ -308,6 +323,7 @@ if [ "$PIKUBE_PROFILE" = static ]; then
     wait_for_server && wait_for_join
   else
     apply_addons
+    apply_apps
     allow_workloads
     wait_for_node
   fi

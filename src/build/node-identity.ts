@@ -1,24 +1,29 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { hashFile } from '../acquire/hash-file.ts';
-import { makeFileEntry, makeHostContent } from '../plan/entries.ts';
+import { makeTextEntry } from '../plan/entries.ts';
 import type { FileEntry, PlanEntry } from '../plan/types.ts';
 import { generateSshHostKey } from '../tools/ssh-keygen.ts';
 
-// SSH host key pairs made on the host for one card alone (private 0600, public 0644), as plan entries.
-export async function makeHostKeys(hostname: string, keyDir: string, types: ReadonlyArray<'ed25519' | 'ecdsa' | 'rsa'>, signal?: AbortSignal): Promise<FileEntry[]> {
+// A card's SSH host key pairs by file name (ssh_host_ed25519_key and its .pub, …): the kept ones, plus a new pair
+// made on the host for each type it lacks, so a rebuilt card keeps the keys its users' known_hosts trust.
+export async function ensureHostKeys(hostname: string, kept: ReadonlyMap<string, string> | undefined, keyDir: string, types: ReadonlyArray<'ed25519' | 'ecdsa' | 'rsa'>, signal?: AbortSignal): Promise<Map<string, string>> {
+  const keys = new Map(kept ?? []);
+  const missing = types.filter((type) => !keys.has(`ssh_host_${type}_key`) || !keys.has(`ssh_host_${type}_key.pub`));
+  if (missing.length === 0) return keys;
   await mkdir(keyDir, { recursive: true, mode: 0o700 });
-  const origin = `cluster node ${hostname} identity`;
-  const keys = await Promise.all(types.map(async (type): Promise<FileEntry[]> => {
+  await Promise.all(missing.map(async (type) => {
     const path = join(keyDir, `ssh_host_${type}_key`);
     await generateSshHostKey(type, path, `root@${hostname}`, signal);
-    return Promise.all(([[path, 0o600], [`${path}.pub`, 0o644]] as const).map(async ([file, mode]) => {
-      const { sha256, size } = await hashFile(file, signal);
-      const name = file.slice(keyDir.length + 1);
-      return makeFileEntry('root', `/etc/ssh/${name}`, makeHostContent({ hostPath: file, size, sha256 }), mode, origin);
-    }));
+    keys.set(`ssh_host_${type}_key`, await readFile(path, 'utf8'));
+    keys.set(`ssh_host_${type}_key.pub`, await readFile(`${path}.pub`, 'utf8'));
   }));
-  return keys.flat();
+  return keys;
+}
+
+// The host keys as plan entries under /etc/ssh: private 0600, public 0644.
+export function planHostKeys(hostname: string, keys: ReadonlyMap<string, string>): FileEntry[] {
+  return [...keys].sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, text]) => makeTextEntry('root', `/etc/ssh/${name}`, text, name.endsWith('.pub') ? 0o644 : 0o600, `cluster node ${hostname} identity`));
 }
 
 // What makes a card itself rather than a clone: an empty machine id (systemd makes a new one at first boot) and

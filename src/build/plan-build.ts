@@ -8,6 +8,9 @@ import { buildPlan } from '../plan/build-plan.ts';
 import type { ImageFacts, Plan, PlanEntry } from '../plan/types.ts';
 import { makeServerUrl } from '../kube/node-address.ts';
 import { gatherKubernetes, makeAdminKubeconfig, planKubernetesNode, type KubeNodeRole, type KubernetesShared } from '../kube/plan-kubernetes.ts';
+import type { K3sPki } from '../kube/pki/k3s-pki.ts';
+import type { StaticSecrets } from '../kube/static/plan-static.ts';
+import { deriveSecretToken } from './cluster-secrets.ts';
 import { hashPassword } from '../tools/openssl.ts';
 import { PIKUBE_VERSION } from '../version.ts';
 import { listClusterNodes } from './cluster-nodes.ts';
@@ -29,6 +32,15 @@ export interface GatheredBuild {
   passwordHash?: string;
   kubernetes?: KubernetesShared;
   base: AcquiredBase;
+  // A cluster's kept seed: instance ids and the password salt come from it, so rebuilt cards stay the same.
+  seed?: string;
+}
+
+// What a cluster build brings from its kept secrets folder.
+export interface KeptSecrets {
+  seed: string;
+  k3s?: K3sPki;
+  static?: StaticSecrets;
 }
 
 // How one card differs from the recipe it came from (a cluster's node).
@@ -40,14 +52,14 @@ export interface NodeOptions {
 
 // acquire -> plan: reads the facts of the unpacked base at `image` and gathers every input the recipe names
 // (local files, Kubernetes artifacts, images, a fresh PKI) into `workDir`.
-export async function gatherBuild(session: BuildSession, image: string, workDir: string): Promise<GatheredBuild> {
+export async function gatherBuild(session: BuildSession, image: string, workDir: string, kept?: KeptSecrets): Promise<GatheredBuild> {
   const { recipe, directory, text } = session.loaded;
   const facts = { ...(await readImageFacts(image)), path: session.archivePath };
   const { overlay, sources } = await session.inputs;
   const recipeSha256 = createHash('sha256').update(text).digest('hex');
   const { clock } = session;
   const passwordHash = recipe.user?.passwordHash ?? (recipe.user?.password
-    ? await hashPassword(recipe.user.password, clock.token(`salt:${recipeSha256}`, 16))
+    ? await hashPassword(recipe.user.password, kept ? deriveSecretToken(kept, 'salt', 16) : clock.token(`salt:${recipeSha256}`, 16))
     : undefined);
   if (facts.cloudInit && (recipe.hostname || recipe.cluster) && !recipe.user) {
     log.warn('the recipe sets hostname but no user: the base\'s cloud-init user-data is replaced, so define `user:` to keep a login user');
@@ -58,9 +70,10 @@ export async function gatherBuild(session: BuildSession, image: string, workDir:
     kubernetes = await gatherKubernetes(recipe, facts, {
       acquire: session.acquire, workDir, builtAt: new Date(clock.epochSeconds * 1000), recipeDir: directory,
       ...(server ? { clusterServer: { recipe: server.recipe, role: server.kube } } : {}),
+      ...(kept ? { secrets: { ...(kept.k3s ? { k3s: kept.k3s } : {}), ...(kept.static ? { static: kept.static } : {}) } } : {}),
     });
   }
-  return { facts, overlay, sources, recipeSha256, ...(passwordHash ? { passwordHash } : {}), ...(kubernetes ? { kubernetes } : {}), base: await session.base };
+  return { facts, overlay, sources, recipeSha256, ...(passwordHash ? { passwordHash } : {}), ...(kubernetes ? { kubernetes } : {}), base: await session.base, ...(kept ? { seed: kept.seed } : {}) };
 }
 
 // The pure plan of one card: `recipe` is the session's recipe, or a cluster node's view of it.
@@ -69,6 +82,7 @@ export function planNode(session: BuildSession, gathered: GatheredBuild, recipe:
   const { clock } = session;
   const profile = kubernetes ? planKubernetesNode(recipe, facts, kubernetes, options.role) : { entries: [], inputs: [] };
   const instanceSeed = options.role ? `instance:${recipeSha256}:${recipe.hostname ?? ''}` : `instance:${recipeSha256}`;
+  const instanceToken = gathered.seed ? deriveSecretToken({ seed: gathered.seed }, `instance:${recipe.hostname ?? ''}`, 12) : clock.token(instanceSeed, 12);
   return buildPlan(recipe, facts, {
     pikubeVersion: PIKUBE_VERSION,
     recipeSha256,
@@ -77,7 +91,7 @@ export function planNode(session: BuildSession, gathered: GatheredBuild, recipe:
     overlay: gathered.overlay,
     sources: gathered.sources,
     ...(gathered.passwordHash ? { passwordHash: gathered.passwordHash } : {}),
-    instanceId: `pikube-${clock.token(instanceSeed, 12)}`,
+    instanceId: `pikube-${instanceToken}`,
     extraEntries: [...profile.entries, ...(options.extraEntries ?? [])],
     extraInputs: profile.inputs,
   });

@@ -1,4 +1,4 @@
-import { basename, extname, resolve } from 'node:path';
+import { basename, extname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { addRecipeFlags } from '../acquire/acquire-flags.ts';
 import { bootTestImage } from '../boot-test/print-report.ts';
@@ -14,6 +14,7 @@ import { debugfsBackend } from '../image/debugfs-backend.ts';
 import { mountBackend } from '../image/mount-backend.ts';
 import { runSignal } from '../interrupt.ts';
 import { log } from '../log.ts';
+import { mergeKubeconfig, type MergedKubeconfig } from '../kube/merge-kubeconfig.ts';
 import { ensureTools } from '../tools/check-tools.ts';
 import { parseMachine } from './boot-test.ts';
 import { COMMAND_SUMMARIES } from './command-table.ts';
@@ -23,6 +24,9 @@ interface BuildCommandFlags extends BuildFlags {
   backend: string;
   // true, or the machine to emulate.
   bootTest?: boolean | string;
+  only?: string[];
+  secrets?: string;
+  kubeconfigMerge?: boolean;
 }
 
 // `pikube build`: the main job, recipe in; image, OUTPUT.sha256 (and OUTPUT.kubeconfig with Kubernetes) out.
@@ -32,7 +36,10 @@ export function registerBuildCommand(program: Command): void {
     .description(COMMAND_SUMMARIES['build'])
     .option('-o, --output <file>', 'the image to write (default: the recipe name with .img); with `cluster:` a folder (default: the recipe name)')
     .option('--backend <name>', 'how ext4 is edited: debugfs (no root) or mount (root, kernel driver)', 'debugfs')
-    .option('--boot-test [machine]', 'then boot a copy in QEMU and check its first boot (see pikube boot-test; machine raspi3b, raspi2b or virt)');
+    .option('--boot-test [machine]', 'then boot a copy in QEMU and check its first boot (see pikube boot-test; machine raspi3b, raspi2b or virt)')
+    .option('--only <hostname...>', 'with `cluster:`, write only these cards (new or changed); keep the others as DIR has them')
+    .option('--secrets <dir>', 'with `cluster:`, the folder that keeps the cluster\'s CAs, tokens and node keys (default: cluster.secrets, else DIR/secrets)')
+    .option('--kubeconfig-merge', 'also merge the admin kubeconfig into the first file of $KUBECONFIG (else ~/.kube/config) as a context named after the cluster, backed up first');
   addRecipeFlags(command).action(async (flags: BuildCommandFlags) => {
     const backend = pickBackend(flags.backend);
     const bootMachine = typeof flags.bootTest === 'string' ? parseMachine(flags.bootTest) : undefined;
@@ -40,6 +47,9 @@ export function registerBuildCommand(program: Command): void {
     if (flags.bootTest) await ensureTools('boot-test', { include: ['qemu-system-aarch64', 'qemu-system-arm'] });
     await ensureTools('build', { include: backend.name === 'mount' ? ['losetup', 'mount', 'umount'] : [] });
     const session = await loadBuild(flags);
+    if (!session.loaded.recipe.cluster && (flags.only || flags.secrets)) {
+      throw new UserError(`${flags.only ? '--only' : '--secrets'} is for a recipe with \`cluster:\``, 'a single-card recipe builds one image: leave the flag out');
+    }
     if (session.loaded.recipe.cluster) {
       if (flags.bootTest) throw new UserError('--boot-test boots one image, and a cluster build makes several', 'build the cluster, then run `pikube boot-test DIR/HOSTNAME.img` for the card you want to check');
       await ensureTools('build', { include: ['ssh-keygen'] });
@@ -57,6 +67,10 @@ export function registerBuildCommand(program: Command): void {
     }, runSignal);
     log.info(`built ${built.image} (${(built.size / 2 ** 20).toFixed(0)} MiB, sha256 ${built.sha256})`);
     if (built.kubeconfig) log.info(`kubeconfig for this node: ${built.kubeconfig} (kubectl --kubeconfig ${built.kubeconfig} get nodes, once the Pi is up)`);
+    if (flags.kubeconfigMerge) {
+      if (!built.kubeconfig) throw new UserError('--kubeconfig-merge needs a Kubernetes node: this recipe has no `kubernetes:`', 'leave the flag out, or add `kubernetes:` and `hostname:` to the recipe');
+      reportMerge(await mergeKubeconfig(built.kubeconfig, session.loaded.recipe.hostname ?? basename(output, extname(output))));
+    }
     process.stdout.write(`${built.image}\n`);
     if (flags.bootTest) {
       log.step('boot test');
@@ -69,11 +83,25 @@ export function registerBuildCommand(program: Command): void {
 async function buildClusterCommand(session: BuildSession, flags: BuildCommandFlags, backend: ExtBackend): Promise<void> {
   const output = resolve(flags.output ?? basename(flags.config, extname(flags.config)));
   if (output === session.archivePath) throw new UserError('the output is the base image itself', 'choose another -o DIR: pikube never edits its base in place');
-  const built = await buildCluster(session, output, backend, runSignal);
-  for (const node of built.nodes) log.info(`built ${node.image} for ${node.hostname} (${node.role}, ${formatBytes(node.size)}, ${formatBytes(node.mappedBytes)} to write, block map ${node.bmap})`);
+  const built = await buildCluster(session, output, backend, runSignal, { ...(flags.only ? { only: flags.only } : {}), ...(flags.secrets ? { secrets: flags.secrets } : {}) });
+  for (const node of built.nodes) {
+    const what = `${node.image} for ${node.hostname} (${node.role}, ${formatBytes(node.size)}, ${formatBytes(node.mappedBytes)} to write, block map ${node.bmap})`;
+    if (node.status === 'written') log.info(`built ${what}`);
+    else if (node.status === 'unchanged') log.info(`kept ${what}: unchanged, no need to flash it again`);
+    else log.warn(`kept ${node.image} as it was, but the recipe changes it: build it with --only ${node.hostname} (or without --only) to bring it up to date`);
+  }
+  if (built.skipped.length > 0) log.warn(`not built (left out by --only): ${built.skipped.join(', ')}`);
   log.info(`kubeconfig for the cluster: ${built.kubeconfig} (kubectl --kubeconfig ${built.kubeconfig} get nodes, once the server is up)`);
-  log.info(`flash the cards in order: sudo pikube flash --cluster ${built.dir}`);
+  log.info(`${built.secretsCreated ? 'made the cluster\'s secrets in' : 'cluster secrets kept in'} ${built.secrets}: keep this folder (and a backup of it) to add nodes later; never commit it or share it, it holds the CA keys and join tokens`);
+  const written = built.nodes.filter((node) => node.status === 'written').map((node) => node.hostname);
+  if (written.length === built.nodes.length) log.info(`flash the cards in order: sudo pikube flash --cluster ${built.dir}`);
+  else if (written.length > 0) log.info(`flash only the new or changed cards: ${written.map((host) => `sudo pikube flash ${join(built.dir, `${host}.img`)}`).join('; ')}`);
+  if (flags.kubeconfigMerge) reportMerge(await mergeKubeconfig(built.kubeconfig, built.name));
   process.stdout.write(`${built.dir}\n`);
+}
+
+function reportMerge(merged: MergedKubeconfig): void {
+  log.info(`merged the cluster into ${merged.path} as context ${merged.context}, now the current one${merged.backup ? ` (the file as it was: ${merged.backup})` : ''}: kubectl get nodes`);
 }
 
 function pickBackend(name: string): ExtBackend {

@@ -10,10 +10,16 @@ export function checkKubernetes(recipe: Recipe, ctx: Context): void {
   const { kubernetes } = recipe;
   if (!kubernetes) {
     if (recipe.images.length > 0) issue(['images'], 'images are loaded by a Kubernetes profile: add `kubernetes: { distribution: k3s }`, or remove `images:`');
+    for (const key of ['manifests', 'charts'] as const) {
+      if (recipe[key].length > 0) issue([key], `${key} are applied by a Kubernetes profile: add \`kubernetes: { distribution: k3s }\`, or remove \`${key}:\``);
+    }
     return;
   }
   if (!recipe.hostname && !recipe.cluster) issue(['kubernetes'], 'kubernetes needs a `hostname:`: it names the node, its certificates and the kubeconfig; add `hostname: pi-1` (unique per card)');
   if (kubernetes.distribution !== 'static') return;
+  if (recipe.charts.length > 0) {
+    issue(['charts'], 'the static profile has no Helm controller to install charts: render the chart on your computer (`helm template NAME CHART -f values.yaml > app.yaml`) and list the file under `manifests:`, or use `distribution: k3s`');
+  }
   if (kubernetes.build.length > 0) {
     issue(['kubernetes', 'build'], 'needs docker on the Pi, and the static profile installs only containerd: build the image on your computer, push it to a registry and list it under `images:`');
   }

@@ -92,10 +92,32 @@ const clusterNode = z.strictObject({
 });
 
 const cluster = z.strictObject({
+  // Names the cluster in its secrets folder and kubeconfig context; default: the recipe's file name.
+  name: hostname.optional(),
+  // The folder that keeps the cluster's CAs, tokens and node identities (relative to the recipe); default: DIR/secrets.
+  secrets: z.string().min(1).optional(),
   nodes: z.array(clusterNode).min(1, 'list at least one node').max(100, 'at most 100 nodes'),
   // Left out: the profile's own default (k3s 10.43.0.0/16 and 10.42.0.0/16, static 10.96.0.0/12 and 10.244.0.0/16).
   serviceCidr: cidr.optional(),
   clusterCidr: cidr.optional(),
+});
+
+// A Helm chart installed at first boot: from a chart repository (its index.yaml names the digest) or a local .tgz.
+const chart = z.strictObject({
+  repo: z.string().url().optional(),
+  chart: z.string().min(1).optional(),
+  name: z.string().regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/, 'must be a chart name such as podinfo').optional(),
+  version: z.string().min(1).optional(),
+  sha256: z.string().regex(/^(sha256:)?[a-f0-9]{64}$/, 'must be 64 lower-case hex digits').optional(),
+  namespace: hostname.default('default'),
+  values: z.record(z.string(), z.unknown()).default({}),
+}).superRefine((entry, ctx) => {
+  if ((entry.repo === undefined) === (entry.chart === undefined)) {
+    ctx.addIssue({ code: 'custom', message: 'give exactly one of repo (a chart repository URL, with name and version) or chart (a local .tgz)' });
+  }
+  if (entry.repo !== undefined && (entry.name === undefined || entry.version === undefined)) {
+    ctx.addIssue({ code: 'custom', path: [entry.name === undefined ? 'name' : 'version'], message: 'a chart from a repository needs its name and version' });
+  }
 });
 
 const recipeObject = z.strictObject({
@@ -109,6 +131,9 @@ const recipeObject = z.strictObject({
   network: network.optional(),
   kubernetes: kubernetes.optional(),
   images: z.array(z.string().min(1)).default([]),
+  // Kubernetes YAML files or folders (relative to the recipe) applied at first boot.
+  manifests: z.array(z.string().min(1)).default([]),
+  charts: z.array(chart).default([]),
   registryMirror: z.string().url().optional(),
   cluster: cluster.optional(),
 });
@@ -131,7 +156,8 @@ export const KNOWN_KEYS: Record<string, string[]> = {
   network: ['address', 'gateway', 'dns', 'interface'],
   kubernetes: ['distribution', 'version', 'disable', 'build'],
   'kubernetes.build[]': ['name', 'context'],
-  cluster: ['nodes', 'serviceCidr', 'clusterCidr'],
+  'charts[]': ['repo', 'chart', 'name', 'version', 'sha256', 'namespace', 'values'],
+  cluster: ['name', 'secrets', 'nodes', 'serviceCidr', 'clusterCidr'],
   'cluster.nodes[]': ['hostname', 'role', 'network'],
   'cluster.nodes[].network': ['address', 'gateway', 'dns', 'interface'],
 };

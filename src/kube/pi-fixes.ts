@@ -36,7 +36,7 @@ function clockSeed(facts: ImageFacts, builtAt: Date, origin: string): FileEntry 
   const stamp = `${builtAt.toISOString().replace('T', ' ').slice(0, 19)}\n`;
   if (facts.fakeHwclock.kind === 'symlink') {
     const target = posix.resolve('/etc', facts.fakeHwclock.target);
-    if (target.startsWith(`${facts.bootMount}/`)) return makeTextEntry('boot', target.slice(facts.bootMount.length), stamp, 0o644, `${origin} (clock seed)`);
+    if (target.startsWith(`${facts.bootMount}/`)) return { ...makeTextEntry('boot', target.slice(facts.bootMount.length), stamp, 0o644, `${origin} (clock seed)`), stamped: true };
   }
-  return makeTextEntry('root', '/etc/fake-hwclock.data', stamp, 0o644, `${origin} (clock seed)`);
+  return { ...makeTextEntry('root', '/etc/fake-hwclock.data', stamp, 0o644, `${origin} (clock seed)`), stamped: true };
 }

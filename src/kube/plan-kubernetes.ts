@@ -10,7 +10,9 @@ import { planK3s, type K3sNodeRole } from './k3s/plan-k3s.ts';
 import { makeKubeconfig } from './kubeconfig.ts';
 import { generateK3sPki, type K3sPki } from './pki/k3s-pki.ts';
 import { pullImageTarballs, type PulledTarball } from './pull-images.ts';
-import { gatherStatic, planStaticNode, type StaticNodeRole, type StaticShared } from './static/plan-static.ts';
+import { gatherStatic, planStaticNode, type StaticNodeRole, type StaticSecrets, type StaticShared } from './static/plan-static.ts';
+import { gatherApps, type AppsBundle } from './apps/gather-apps.ts';
+import { listAppInputs, planApps } from './apps/plan-apps.ts';
 
 export interface KubernetesContext {
   acquire: AcquireOptions & { registryMirror?: string };
@@ -19,6 +21,8 @@ export interface KubernetesContext {
   recipeDir: string;
   // A cluster's first server, as its card sees the recipe, with its role: the static profile makes its PKI.
   clusterServer?: { recipe: Recipe; role: KubeNodeRole };
+  // A cluster's kept secrets: reused instead of made anew, so earlier cards keep working with the new ones.
+  secrets?: { k3s?: K3sPki; static?: StaticSecrets };
 }
 
 // A card's place in a `cluster:`, in its profile's terms; a single-card build has none and is a lone server.
@@ -43,6 +47,7 @@ interface K3sShared {
   pki: K3sPki;
   script: LocalFile;
   builtAt: Date;
+  apps: AppsBundle;
 }
 
 // Gathers what the chosen profile needs (artifacts, images, build contexts, a fresh cluster PKI), once per build.
@@ -53,7 +58,7 @@ export async function gatherKubernetes(recipe: Recipe, facts: ImageFacts, contex
     const server = context.clusterServer;
     if (recipe.cluster && server?.role.distribution !== 'static') throw new InternalError('a static cluster was gathered without its server');
     const shared = await gatherStatic(recipe, facts, context, server?.role.distribution === 'static' ? { recipe: server.recipe, role: server.role } : undefined);
-    return { distribution: 'static', ...shared };
+    return { distribution: 'static', ...shared, apps: await gatherApps(recipe, context.recipeDir, context.workDir, context.acquire) };
   }
   const builds = [];
   for (const [i, build] of kubernetes.build.entries()) {
@@ -68,24 +73,31 @@ export async function gatherKubernetes(recipe: Recipe, facts: ImageFacts, contex
   }
   const artifacts = await acquireK3s(kubernetes.version, facts.architecture, context.acquire);
   const { tarballs, inputs: imageInputs } = await pullImageTarballs(recipe.images, facts.architecture, context.workDir, context.acquire);
-  const pki = await generateK3sPki({ notBefore: new Date(context.builtAt.getTime() - DAY_MS) });
+  const pki = context.secrets?.k3s ?? await generateK3sPki({ notBefore: new Date(context.builtAt.getTime() - DAY_MS) });
   const script = await readLocalFile(FIRSTBOOT_SCRIPT, 'pikube first-boot script');
-  return { distribution: 'k3s', artifacts, tarballs, imageInputs, builds, pki, script, builtAt: context.builtAt };
+  const apps = await gatherApps(recipe, context.recipeDir, context.workDir, context.acquire);
+  return { distribution: 'k3s', artifacts, tarballs, imageInputs, builds, pki, script, builtAt: context.builtAt, apps };
 }
 
 // One card's profile entries from the shared inputs; `node` places it in a cluster (a lone server without it).
 export function planKubernetesNode(recipe: Recipe, facts: ImageFacts, shared: KubernetesShared, node?: KubeNodeRole): KubernetesPlan {
   if (!recipe.hostname) throw new InternalError('a Kubernetes node without a hostname passed the recipe checks');
   if (node && node.distribution !== shared.distribution) throw new InternalError(`a ${node.distribution} node role for a ${shared.distribution} build`);
-  if (shared.distribution === 'static') return planStaticNode(recipe, facts, shared, node?.distribution === 'static' ? node : undefined);
+  const isServer = node?.role !== 'agent';
+  const apps = isServer ? planApps(shared.apps, shared.distribution) : [];
+  const appInputs = isServer ? listAppInputs(shared.apps) : [];
+  if (shared.distribution === 'static') {
+    const plan = planStaticNode(recipe, facts, shared, node?.distribution === 'static' ? node : undefined);
+    return { entries: [...plan.entries, ...apps], inputs: [...plan.inputs, ...appInputs] };
+  }
   const { artifacts, tarballs, imageInputs, builds, pki, script, builtAt } = shared;
   const entries = planK3s(recipe, facts, {
     version: artifacts.version, binary: artifacts.binary, airgap: artifacts.airgap, pki,
     images: tarballs.map(({ reference, file }) => ({ reference, file })), builds, script, builtAt, ...(node?.distribution === 'k3s' ? { node } : {}),
   });
   return {
-    entries,
-    inputs: [...artifacts.inputs, ...imageInputs, ...builds.flatMap((b) => b.items.flatMap((item) => (item.kind === 'file' ? [{ role: `build ${b.name}`, name: item.relative, sha256: item.sha256 }] : [])))],
+    entries: [...entries, ...apps],
+    inputs: [...artifacts.inputs, ...imageInputs, ...builds.flatMap((b) => b.items.flatMap((item) => (item.kind === 'file' ? [{ role: `build ${b.name}`, name: item.relative, sha256: item.sha256 }] : []))), ...appInputs],
   };
 }
 

@@ -21,5 +21,6 @@ export function planBuildRecord(record: BuildRecord): FileEntry {
     gid: 0,
     content: { kind: 'text', text: `${JSON.stringify(record, null, 2)}\n` },
     origin: 'pikube build record',
+    stamped: true,
   };
 }

@@ -29,6 +29,8 @@ export interface FileEntry {
   gid: number;
   content: ContentSource;
   origin: string;
+  // Its bytes hold the build time (build record, clock seed): a cluster card's digest leaves it out.
+  stamped?: boolean;
 }
 
 export interface SymlinkEntry {

@@ -35,7 +35,7 @@ test('a 1-server, 2-agent k3s cluster: one image per card sharing the CA and tok
   t.is(result.exitCode, 0, result.stderr);
   t.is(result.stdout.trim(), output);
   const names = ['pi-1', 'pi-2', 'pi-3'];
-  t.deepEqual((await readdir(output)).sort(), ['cluster.json', 'cluster.kubeconfig', ...names.flatMap((n) => [`${n}.img`, `${n}.img.bmap`])].sort());
+  t.deepEqual((await readdir(output)).sort(), ['cluster.json', 'cluster.kubeconfig', 'secrets', ...names.flatMap((n) => [`${n}.img`, `${n}.img.bmap`])].sort());
   t.deepEqual((await readdir(dir)).filter((n) => n.startsWith('.')), [], 'no temporary folder is left');
   const manifest = JSON.parse(await readFile(join(output, 'cluster.json'), 'utf8')) as { server: string; nodes: Array<{ hostname: string; role: string; image: string; bmap: string; size: number }> };
   t.is(manifest.server, 'https://192.168.1.50:6443');
@@ -120,7 +120,7 @@ test('a 1-server, 2-agent k3s cluster: one image per card sharing the CA and tok
   const again = await runCli(['build', '-c', recipe, '-o', output, '--offline'], { env: { PIKUBE_CACHE: join(dir, 'cache') } });
   t.is(again.exitCode, 0, again.stderr);
   const second = parse(await read(server, '/etc/rancher/k3s/config.yaml')) as Record<string, unknown>;
-  t.not(second.token, serverConfig.token, 'a rebuild replaces the folder with a new cluster');
+  t.is(second.token, serverConfig.token, 'a rebuild keeps the cluster: its secrets come from DIR/secrets');
 });
 
 test('a base that ships an RSA host key: every card replaces it with its own', async (t) => {

@@ -49,7 +49,7 @@ test('a 1-server, 2-agent static cluster: the server holds the control plane, th
   const result = await runCli(['build', '-c', recipe, '-o', output], { env: { PIKUBE_CACHE: join(dir, 'cache') } });
   t.is(result.exitCode, 0, result.stderr);
   const names = ['pi-1', 'pi-2', 'pi-3'];
-  t.deepEqual((await readdir(output)).sort(), ['cluster.json', 'cluster.kubeconfig', ...names.flatMap((n) => [`${n}.img`, `${n}.img.bmap`])].sort());
+  t.deepEqual((await readdir(output)).sort(), ['cluster.json', 'cluster.kubeconfig', 'secrets', ...names.flatMap((n) => [`${n}.img`, `${n}.img.bmap`])].sort());
   const images = names.map((n) => join(output, `${n}.img`));
   const [server, agent, mdnsAgent] = images as [string, string, string];
   const read = async (image: string, path: string) => (await readRootFile(image, path, dir))?.toString() ?? '';

@@ -1,5 +1,6 @@
 import { createPrivateKey, createPublicKey, randomBytes, webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
+import { UserError } from '../../errors.ts';
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 
@@ -45,6 +46,29 @@ export async function generateRsaKey(): Promise<KeyPair & { publicPem: string }>
 async function exportPrivatePem(privateKey: CryptoKey, type: 'sec1' | 'pkcs1'): Promise<string> {
   const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', privateKey));
   return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }).export({ type, format: 'pem' }).toString();
+}
+
+// A certificate and its key read back from PEM (a kept secrets folder), ready to sign again; refused when the key
+// is not the certificate's own.
+export async function loadIssuedCertificate(certPem: string, keyPem: string, where: string): Promise<IssuedCertificate> {
+  const certificate = new x509.X509Certificate(certPem);
+  const privateKey = createPrivateKey(keyPem);
+  const derived = createPublicKey(privateKey).export({ type: 'spki', format: 'der' });
+  if (!Buffer.from(certificate.publicKey.rawData).equals(derived)) {
+    throw new UserError(`${where}: the key is not the one its certificate was issued for`, 'restore the secrets folder from your backup: pikube never replaces a cluster\'s keys');
+  }
+  const pkcs8 = privateKey.export({ type: 'pkcs8', format: 'der' });
+  const keys = {
+    privateKey: await webcrypto.subtle.importKey('pkcs8', pkcs8, EC, true, ['sign']),
+    publicKey: await certificate.publicKey.export(EC, ['verify']),
+  } as CryptoKeyPair;
+  return { keys, keyPem, certificate, certPem };
+}
+
+// Whether `certificate` carries a valid signature of `issuer` (itself for a root CA).
+export async function isSignedBy(certificate: x509.X509Certificate, issuer: x509.X509Certificate): Promise<boolean> {
+  if (certificate.issuer !== issuer.subject) return false;
+  return certificate.verify({ publicKey: issuer.publicKey, signatureOnly: true }).catch(() => false);
 }
 
 // Issues a certificate signed by `issuer`, or self-signed when there is none (a root CA).

@@ -13,6 +13,15 @@ export interface KubeadmPkiOptions {
   // Where the user's computer reaches it.
   externalServer: string;
   notBefore: Date;
+  // The cluster's CAs and service-account key from a kept secrets folder: only the leaves are issued again.
+  cas?: KubeadmCas;
+}
+
+export interface KubeadmCas {
+  ca: IssuedCertificate;
+  frontProxyCa: IssuedCertificate;
+  etcdCa: IssuedCertificate;
+  serviceAccount: { keyPem: string; publicPem: string };
 }
 
 export interface KubeadmPki {
@@ -31,7 +40,7 @@ const LEAF_DAYS = 365;
 export async function generateKubeadmPki(options: KubeadmPkiOptions): Promise<KubeadmPki> {
   const base = { notBefore: options.notBefore };
   const leaf = (request: Omit<CertificateRequest, 'notBefore' | 'days'>, issuer: IssuedCertificate) => issueCertificate({ ...base, days: LEAF_DAYS, ...request }, issuer);
-  const [ca, frontProxyCa, etcdCa] = await Promise.all([
+  const [ca, frontProxyCa, etcdCa] = options.cas ? [options.cas.ca, options.cas.frontProxyCa, options.cas.etcdCa] : await Promise.all([
     issueCertificate({ ...base, days: CA_DAYS, commonName: 'kubernetes', usage: 'ca' }),
     issueCertificate({ ...base, days: CA_DAYS, commonName: 'front-proxy-ca', usage: 'ca' }),
     issueCertificate({ ...base, days: CA_DAYS, commonName: 'etcd-ca', usage: 'ca' }),
@@ -49,7 +58,7 @@ export async function generateKubeadmPki(options: KubeadmPkiOptions): Promise<Ku
     leaf({ commonName: options.node, usage: 'server+client', ...local }, etcdCa),
     leaf({ commonName: 'kube-etcd-healthcheck-client', usage: 'client' }, etcdCa),
     leaf({ commonName: 'kube-apiserver-etcd-client', usage: 'client' }, etcdCa),
-    generateRsaKey(),
+    options.cas?.serviceAccount ?? generateRsaKey(),
   ]);
   const [admin, superAdmin, kubelet, controllerManager, scheduler] = await Promise.all([
     leaf({ commonName: 'kubernetes-admin', organizations: ['kubeadm:cluster-admins'], usage: 'client' }, ca),

@@ -8,7 +8,9 @@ import { safeName } from '../k3s/plan-k3s.ts';
 import { API_PORT, listNodeAddresses, makeServerUrl } from '../node-address.ts';
 import type { KubernetesContext, KubernetesPlan } from '../plan-kubernetes.ts';
 import { planPiFixes } from '../pi-fixes.ts';
-import { generateKubeadmPki, PKI_DIR, type KubeadmPki } from '../pki/kubeadm-pki.ts';
+import { generateKubeadmPki, PKI_DIR, type KubeadmCas, type KubeadmPki } from '../pki/kubeadm-pki.ts';
+import type { AppsBundle } from '../apps/gather-apps.ts';
+import { STATIC_APPS_DIR } from '../apps/plan-apps.ts';
 import { pullImageTarballs } from '../pull-images.ts';
 import { acquireStaticBinaries, type StaticBinaries } from './acquire-static.ts';
 import { makeAddonManifests } from './addons.ts';
@@ -53,13 +55,27 @@ export interface StaticShared {
   bootstrap?: BootstrapToken;
   script: LocalFile;
   builtAt: Date;
+  // What the server's certificates were issued for (names, addresses, service IP): a kept PKI whose request
+  // differs gets its leaves issued again from its CAs.
+  pkiRequest: string;
+  apps: AppsBundle;
+}
+
+// A static cluster's kept secrets: its kubeadm PKI (CAs and leaves), what the leaves were issued for, and the
+// bootstrap token.
+export interface StaticSecrets {
+  pki: KubeadmPki;
+  pkiRequest: string;
+  // Read back from the kept folder, to issue the leaves again; a new cluster's are inside `pki`.
+  cas?: KubeadmCas;
+  bootstrap: BootstrapToken;
 }
 
 const IP = /^\d+\.\d+\.\d+\.\d+$/;
 
 // Gathers the static profile's inputs once per build: upstream kubelet + containerd, every image, kubeadm's PKI
 // for the server (`cluster.server` in a cluster, else the recipe's own node) and, for a cluster, a bootstrap token.
-export async function gatherStatic(recipe: Recipe, facts: ImageFacts, context: KubernetesContext, cluster?: { recipe: Recipe; role: StaticNodeRole }): Promise<StaticShared> {
+export async function gatherStatic(recipe: Recipe, facts: ImageFacts, context: KubernetesContext, cluster?: { recipe: Recipe; role: StaticNodeRole }): Promise<Omit<StaticShared, 'apps'>> {
   const kubernetes = recipe.kubernetes!;
   const release = resolveStaticRelease(kubernetes.version, facts.architecture);
   const serverRecipe = cluster?.recipe ?? recipe;
@@ -73,15 +89,21 @@ export async function gatherStatic(recipe: Recipe, facts: ImageFacts, context: K
   const localServer = `https://${advertiseIp ?? '127.0.0.1'}:${API_PORT}`;
   const externalServer = cluster?.role.server ?? makeServerUrl(serverRecipe);
   const cidrs = { ...(recipe.cluster?.serviceCidr ? { serviceCidr: recipe.cluster.serviceCidr } : {}), ...(recipe.cluster?.clusterCidr ? { clusterCidr: recipe.cluster.clusterCidr } : {}) };
-  const pki = await generateKubeadmPki({
+  const request = {
     node, apiNames: sans.filter((san) => !IP.test(san)), apiIps: sans.filter((san) => IP.test(san)), serviceIp: makeStaticNetwork(cidrs).serviceIp,
-    localServer, externalServer, notBefore: new Date(context.builtAt.getTime() - DAY_MS),
-  });
+    localServer, externalServer,
+  };
+  const pkiRequest = JSON.stringify(request);
+  const kept = context.secrets?.static;
+  const pki = kept?.pkiRequest === pkiRequest
+    ? kept.pki
+    : await generateKubeadmPki({ ...request, notBefore: new Date(context.builtAt.getTime() - DAY_MS), ...(kept?.cas ? { cas: kept.cas } : {}) });
   return {
     release, binaries, pki, cidrs,
     images: tarballs.map(({ reference, file: tarball }, i) => ({ reference, file: tarball, input: inputs[i] })),
     server: { node, ...(advertiseIp ? { advertiseIp } : {}), localServer, externalServer },
-    ...(cluster ? { bootstrap: generateBootstrapToken() } : {}),
+    ...(cluster ? { bootstrap: kept?.bootstrap ?? generateBootstrapToken() } : {}),
+    pkiRequest,
     script: await readLocalFile(FIRSTBOOT_SCRIPT, 'pikube first-boot script'),
     builtAt: context.builtAt,
   };
@@ -113,6 +135,7 @@ export function planStaticNode(recipe: Recipe, facts: ImageFacts, shared: Static
     ...base, pkiFiles: shared.pki.files,
     manifests: makeControlPlaneManifests(release, { node: server.node, ...(server.advertiseIp ? { advertiseIp: server.advertiseIp } : {}) }, network),
     addons: makeAddonManifests(release, role ? server.externalServer : server.localServer, network, shared.bootstrap),
+    hasApps: shared.apps.manifests.length > 0,
   });
   return { entries, inputs };
 }
@@ -136,6 +159,8 @@ export interface StaticInputs extends StaticNodeInputs {
   pkiFiles: Array<{ path: string; content: string; mode: number }>;
   manifests: Array<{ path: string; content: string }>;
   addons: Array<{ path: string; content: string }>;
+  // The recipe's `manifests:` are in the apps folder, for first boot to apply after the addons.
+  hasApps?: boolean;
 }
 
 // An agent's inputs: the node runtime plus the server to join, the CA and the bootstrap kubeconfig.
@@ -185,7 +210,7 @@ export function planStatic(facts: ImageFacts, inputs: StaticInputs): PlanEntry[]
     ...planFirstBoot({
       profile: 'static', role: 'server', node: inputs.node, architecture: facts.architecture, bootMount: facts.bootMount, imageDir: STATIC_IMAGE_DIR,
       builds: [], script: inputs.script, after: 'containerd.service',
-      env: { PIKUBE_UNIT: 'kubelet', PIKUBE_KUBECONFIG: '/etc/kubernetes/super-admin.conf', PIKUBE_PAUSE_IMAGE: inputs.pauseImage, PIKUBE_ADDONS: '/etc/kubernetes/addons', PIKUBE_IMAGES_IMPORTED: IMAGES_IMPORTED },
+      env: { PIKUBE_UNIT: 'kubelet', PIKUBE_KUBECONFIG: '/etc/kubernetes/super-admin.conf', PIKUBE_PAUSE_IMAGE: inputs.pauseImage, PIKUBE_ADDONS: '/etc/kubernetes/addons', PIKUBE_IMAGES_IMPORTED: IMAGES_IMPORTED, ...(inputs.hasApps ? { PIKUBE_APPS: STATIC_APPS_DIR } : {}) },
     }),
   ];
 }
