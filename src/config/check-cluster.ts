@@ -49,7 +49,7 @@ export function checkCluster(recipe: Recipe, ctx: Context): void {
       if (first !== undefined) issue(['cluster', 'nodes', i, 'hostname'], `${node.hostname} is already the hostname of nodes[${first}]: every card needs its own name`);
       else hostnames.set(node.hostname, i);
     }
-    if (!node.network || !usable('cluster', 'nodes', i, 'network', 'address')) continue;
+    if (!usable('cluster', 'nodes', i, 'network', 'address') || !node.network) continue;
     const own = parseIpv4(node.network.address);
     const at = ['cluster', 'nodes', i, 'network', 'address'];
     const taken = addresses.get(own.address);
