@@ -167,12 +167,14 @@ test('image fuzzer: damaged MBR, GPT, FAT and ext4 headers are refused or read, 
   const bases = { dos: await makeFuzzBase(t, 'dos'), gpt: await makeFuzzBase(t, 'gpt') };
   const outcomes: Record<string, number> = {};
   const failures: string[] = [];
+  const slowest = { ms: 0, seed: 0, what: '' };
   for (let i = 0; i < cases; i++) {
     const caseSeed = (seed + i) >>> 0;
     const random = makeRandom(caseSeed);
     const table = random.pick(['dos', 'gpt'] as const);
     const { base, size } = bases[table];
     const { undo, what } = await damage(base, table, size, random);
+    const started = Date.now();
     try {
       const inspection = await inspectImage(base);
       formatInspection(inspection);
@@ -184,9 +186,10 @@ test('image fuzzer: damaged MBR, GPT, FAT and ext4 headers are refused or read, 
     } finally {
       await patchImage(base, undo);
     }
+    if (Date.now() - started > slowest.ms) Object.assign(slowest, { ms: Date.now() - started, seed: caseSeed, what: `${table}: ${what.join('; ')}` });
     if (failures.length >= 5) break;
   }
-  t.log(`seed ${seed}: ${cases} cases: ${JSON.stringify(outcomes)}`);
+  t.log(`seed ${seed}: ${cases} cases: ${JSON.stringify(outcomes)}; slowest ${slowest.ms} ms (PIKUBE_FUZZ_SEED=${slowest.seed}, ${slowest.what})`);
   t.deepEqual(failures, [], `seed ${seed}`);
 });
 

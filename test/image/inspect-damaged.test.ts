@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { open, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
@@ -19,5 +19,30 @@ for (const [what, record] of [['of another shape', '{"pikube": 1, "inputs": 5}']
     const json = await runCli(['inspect', '--json', base]);
     t.is(json.exitCode, 0, json.stderr);
     t.is((JSON.parse(json.stdout) as { buildRecord: unknown }).buildRecord, null);
+  });
+}
+
+const FAT_DAMAGE: Array<[string, number, Buffer, RegExp]> = [
+  ['a FAT size past the partition', 36, Buffer.from([0xff, 0xff, 0xff, 0xff]), /its FATs \(2 × 4294967295 sectors\) do not fit/],
+  ['a sector count past the partition', 32, Buffer.from([0x00, 0x00, 0x00, 0x10]), /more than its partition/],
+  ['a zero cluster size', 13, Buffer.from([0]), /its cluster size is 0 sectors/],
+  ['a root folder outside the clusters', 44, Buffer.from([0x00, 0x00, 0x00, 0x01]), /its root folder starts at cluster 16777216/],
+];
+
+for (const [what, field, bytes, expected] of FAT_DAMAGE) {
+  test(`a base whose FAT boot sector has ${what} is refused as damaged (exit 1) before mtools reads outside it`, async (t) => {
+    const { dir, base } = await makeBase(t, { sizeMiB: 100, bootMiB: 40 });
+    const layout = await readLayout(base);
+    const handle = await open(base, 'r+');
+    await handle.write(bytes, 0, bytes.length, layout.boot.start * layout.table.sectorSize + field);
+    await handle.close();
+    const result = await runCli(['inspect', base]);
+    t.is(result.exitCode, 1, result.stderr);
+    t.regex(result.stderr, /the FAT boot partition \(#1\) of .*base\.img is damaged/);
+    t.regex(result.stderr, expected);
+    await writeFile(join(dir, 'pikube.yaml'), 'base: base.img\n');
+    const plan = await runCli(['plan'], { cwd: dir, env: { PIKUBE_CACHE: join(dir, 'cache') } });
+    t.is(plan.exitCode, 1, plan.stderr);
+    t.regex(plan.stderr, expected);
   });
 }
