@@ -24,6 +24,8 @@ export async function checkFatHeader(image: string, offset: number, partitionByt
   if (sectorsPerCluster === 0 || (sectorsPerCluster & (sectorsPerCluster - 1)) !== 0) return `its cluster size is ${sectorsPerCluster} sectors (a power of two expected)`;
   if (reserved === 0) return 'it has no reserved sectors (at least the boot sector expected)';
   if (fats === 0 || fats > 4) return `it says it has ${fats} FAT copies`;
+  const media = bpb.readUInt8(21);
+  if (media !== 0xf0 && media < 0xf8) return `its media byte is 0x${media.toString(16)} (0xf0 or 0xf8-0xff expected)`;
   if (totalSectors === 0) return 'its sector count is 0';
   if (totalSectors * bytesPerSector > partitionBytes) return `it says it is ${totalSectors * bytesPerSector} bytes long, more than its partition (${partitionBytes} bytes)`;
   const rootSectors = Math.ceil((rootEntries * 32) / bytesPerSector);

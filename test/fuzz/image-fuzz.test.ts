@@ -2,7 +2,7 @@ import { copyFile, open, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import test from 'ava';
-import { EXIT, getExitCode } from '../../src/errors.ts';
+import { EXIT, getExitCode, ToolError } from '../../src/errors.ts';
 import { inspectImage, formatInspection } from '../../src/image/inspect-image.ts';
 import { readImageFacts } from '../../src/image/read-facts.ts';
 import { runCli } from '../helpers/cli.ts';
@@ -181,7 +181,9 @@ test('image fuzzer: damaged MBR, GPT, FAT and ext4 headers are refused or read, 
       outcomes.read = (outcomes.read ?? 0) + 1;
     } catch (error) {
       const code = getExitCode(error);
-      outcomes[`exit ${code}`] = (outcomes[`exit ${code}`] ?? 0) + 1;
+      const key = `exit ${code}${error instanceof ToolError ? ` ${error.command.split(' ')[0]}` : ''}`;
+      outcomes[key] = (outcomes[key] ?? 0) + 1;
+      if (process.env.PIKUBE_FUZZ_VERBOSE) t.log(`${caseSeed} ${key}: ${what.join('; ')}: ${error instanceof Error ? error.message.split('\n').slice(0, 3).join(' | ') : ''}`);
       if (code === EXIT.internal) failures.push(`replay: PIKUBE_FUZZ_SEED=${caseSeed} PIKUBE_FUZZ_CASES=1 (${table}: ${what.join('; ')})\n${error instanceof Error ? error.stack : String(error)}`);
     } finally {
       await patchImage(base, undo);

@@ -26,6 +26,7 @@ const FAT_DAMAGE: Array<[string, number, Buffer, RegExp]> = [
   ['a FAT size past the partition', 36, Buffer.from([0xff, 0xff, 0xff, 0xff]), /its FATs \(2 × 4294967295 sectors\) do not fit/],
   ['a sector count past the partition', 32, Buffer.from([0x00, 0x00, 0x00, 0x10]), /more than its partition/],
   ['a zero cluster size', 13, Buffer.from([0]), /its cluster size is 0 sectors/],
+  ['a media byte mtools refuses', 21, Buffer.from([0x01]), /its media byte is 0x1/],
   ['a root folder outside the clusters', 44, Buffer.from([0x00, 0x00, 0x00, 0x01]), /its root folder starts at cluster 16777216/],
 ];
 
@@ -46,3 +47,15 @@ for (const [what, field, bytes, expected] of FAT_DAMAGE) {
     t.regex(plan.stderr, expected);
   });
 }
+
+test('a base whose ext4 superblock libext2fs refuses is reported as damaged (exit 1), not as a failing tool', async (t) => {
+  const { base } = await makeBase(t, { sizeMiB: 100, bootMiB: 40 });
+  const layout = await readLayout(base);
+  const handle = await open(base, 'r+');
+  await handle.write(Buffer.from([0xff, 0xff, 0xff, 0x7f]), 0, 4, layout.root.start * layout.table.sectorSize + 1024 + 24);
+  await handle.close();
+  const result = await runCli(['inspect', base]);
+  t.is(result.exitCode, 1, result.stderr);
+  t.regex(result.stderr, /the ext4 root filesystem at byte \d+ of .*base\.img is damaged: dumpe2fs says "The ext2 superblock is corrupt"/);
+  t.regex(result.stderr, /download or decompress it again/);
+});
