@@ -1,9 +1,11 @@
 import type { z } from 'zod';
+import { checkK3sVersion } from '../kube/k3s/k3s-release.ts';
+import { checkStaticVersion } from '../kube/static/static-release.ts';
 import type { Recipe } from './schema.ts';
 
 type Context = z.core.$RefinementCtx<Recipe>;
 
-// The Kubernetes rules that need only the recipe, reported with their YAML lines before anything is downloaded or
+// The Kubernetes rules that span top-level keys, reported with their YAML lines before anything is downloaded or
 // unpacked (the rules that need the base's facts, such as docker for `build:`, wait for the base).
 export function checkKubernetes(recipe: Recipe, ctx: Context): void {
   const issue = (path: Array<string | number>, message: string) => ctx.addIssue({ code: 'custom', path, message });
@@ -16,14 +18,32 @@ export function checkKubernetes(recipe: Recipe, ctx: Context): void {
     return;
   }
   if (!recipe.hostname && !recipe.cluster) issue(['kubernetes'], 'kubernetes needs a `hostname:`: it names the node, its certificates and the kubeconfig; add `hostname: pi-1` (unique per card)');
+}
+
+interface Kubernetes {
+  distribution: 'k3s' | 'static';
+  version?: string | undefined;
+  disable: string[];
+  build: unknown[];
+}
+
+// The rules inside `kubernetes:` alone, run as soon as that section is valid: the version must be one the
+// distribution publishes (k3s tags end in +k3sN; the static profile has images pinned per minor), and the static
+// profile has neither docker for `build:` nor k3s components to `disable:`.
+export function checkKubernetesSection(kubernetes: Kubernetes, ctx: z.core.$RefinementCtx<Kubernetes>): void {
+  const issue = (path: Array<string | number>, message: string) => ctx.addIssue({ code: 'custom', path, message });
+  if (kubernetes.version !== undefined) {
+    const problem = kubernetes.distribution === 'static' ? checkStaticVersion(kubernetes.version) : checkK3sVersion(kubernetes.version);
+    if (problem) issue(['version'], `${problem.message.replace(/^kubernetes\.version /, '')}: ${problem.hint}`);
+  }
   if (kubernetes.distribution !== 'static') return;
   if (recipe.charts.length > 0) {
     issue(['charts'], 'the static profile has no Helm controller to install charts: render the chart on your computer (`helm template NAME CHART -f values.yaml > app.yaml`) and list the file under `manifests:`, or use `distribution: k3s`');
   }
   if (kubernetes.build.length > 0) {
-    issue(['kubernetes', 'build'], 'needs docker on the Pi, and the static profile installs only containerd: build the image on your computer, push it to a registry and list it under `images:`');
+    issue(['build'], 'needs docker on the Pi, and the static profile installs only containerd: build the image on your computer, push it to a registry and list it under `images:`');
   }
   if (kubernetes.disable.length > 0) {
-    issue(['kubernetes', 'disable'], 'names k3s components, and the static profile has none of them: remove it (the static profile installs only kube-proxy and CoreDNS as addons)');
+    issue(['disable'], 'names k3s components, and the static profile has none of them: remove it (the static profile installs only kube-proxy and CoreDNS as addons)');
   }
 }

@@ -1,8 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
+import { isMap, isScalar, type Document, type LineCounter } from 'yaml';
 import { UserError } from '../errors.ts';
-import { suggest } from './did-you-mean.ts';
+import { describeIssues } from './describe-issues.ts';
+import { readYaml } from './read-yaml.ts';
 import { KNOWN_KEYS, recipeSchema, type Recipe } from './schema.ts';
 
 export interface LoadedRecipe {
@@ -28,38 +29,21 @@ export async function loadRecipe(path: string): Promise<LoadedRecipe> {
 
 // Validation is separate from reading so tests and `plan` can check recipe text directly.
 export function parseRecipe(text: string, name = 'pikube.yaml'): Recipe {
-  const lineCounter = new LineCounter();
-  const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const problems: string[] = [];
-  for (const error of document.errors) {
-    const where = lineCounter.linePos(error.pos[0]);
-    problems.push(`line ${where.line}: ${error.message.split('\n')[0]}`);
-  }
+  const { document, lineCounter, data, problems } = readYaml(text);
   if (problems.length > 0) throw recipeError(name, problems);
-  const data: unknown = document.toJS() ?? {};
   const result = recipeSchema.safeParse(data);
   if (result.success) return result.data;
-  for (const issue of result.error.issues) {
-    const path = issue.path.map((segment) => (typeof segment === 'symbol' ? String(segment) : segment));
-    if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) problems.push(describeUnknownKey(document, lineCounter, path, key));
-      continue;
-    }
-    const line = lineOf(document, lineCounter, path);
-    problems.push(`${line ? `line ${line}: ` : ''}${formatPath(path) || '(top level)'}: ${issue.message}`);
-  }
-  throw recipeError(name, problems.sort((a, b) => lineNumber(a) - lineNumber(b)));
+  const described = describeIssues(result.error.issues, data, (path) => KNOWN_KEYS[keySetName(path)] ?? []).map((problem) => {
+    const line = lineOf(document, lineCounter, problem.path, problem.key);
+    return { line: line ?? 0, text: `${line ? `line ${line}: ` : ''}${formatPath(problem.path) || '(top level)'}: ${problem.message}` };
+  });
+  const unique = [...new Map(described.map((problem) => [problem.text, problem])).values()];
+  throw recipeError(name, unique.sort((a, b) => a.line - b.line).map((problem) => problem.text));
 }
 
-function lineNumber(problem: string): number {
-  return Number(/^line (\d+)/.exec(problem)?.[1] ?? 0);
-}
-
-function describeUnknownKey(document: Document, counter: LineCounter, path: Array<string | number>, key: string): string {
-  const keySet = KNOWN_KEYS[path.map((s) => (typeof s === 'number' ? '[]' : s)).join('.').replace('.[]', '[]')] ?? [];
-  const guess = suggest(key, keySet);
-  const line = lineOf(document, counter, [...path, key], true);
-  return `${line ? `line ${line}: ` : ''}${formatPath([...path, key])}: unknown key${guess ? ` (did you mean "${guess}"?)` : ''}`;
+// The KNOWN_KEYS entry of a map's path: list indexes become [] (cluster.nodes[0].network -> cluster.nodes[].network).
+function keySetName(path: Array<string | number>): string {
+  return path.map((segment) => (typeof segment === 'number' ? '[]' : segment)).join('.').replaceAll('.[]', '[]');
 }
 
 function lineOf(document: Document, counter: LineCounter, path: Array<string | number>, keyNode = false): number | undefined {

@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { checkCluster } from './check-cluster.ts';
-import { checkKubernetes } from './check-kubernetes.ts';
+import { checkKubernetes, checkKubernetesSection } from './check-kubernetes.ts';
+import { readCountryCode } from './country-code.ts';
+import { checkNetwork } from './check-network.ts';
+import { checkAuthorizedKey } from './ssh-key.ts';
 
 // Paths go to debugfs and mtools as quoted arguments: no quotes, backslashes or control characters.
 const imagePath = z.string()
@@ -8,7 +11,7 @@ const imagePath = z.string()
   .refine((p) => !p.split('/').includes('..'), 'must not contain .. segments');
 
 // Modes are octal strings ("0644"); a bare YAML number like 644 or 0644 is read by its digits as octal too.
-const mode = z.union([z.string().regex(/^0?[0-7]{3,4}$/, 'must be an octal mode such as "0644"'), z.number().int()])
+const mode = z.union([z.string().regex(/^0?[0-7]{3,4}$/, 'must be an octal mode such as "0644"'), z.number().int()], { error: 'must be an octal mode such as "0644"' })
   .transform((value, ctx) => {
     const digits = typeof value === 'number' ? String(value) : value;
     if (!/^0?[0-7]{3,4}$/.test(digits)) {
@@ -47,13 +50,21 @@ const user = z.strictObject({
   name: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'must be a Linux user name: lower-case letters, digits, _ and -, at most 32'),
   password: z.string().min(1).optional(),
   passwordHash: z.string().regex(/^\$(1|5|6|y|2[aby])\$/, 'must be a crypt(3) hash such as one from `openssl passwd -6`').optional(),
-  sshAuthorizedKeys: z.array(z.string().regex(/^(ssh-|ecdsa-|sk-)\S+ \S+/, 'must be an OpenSSH public key line ("ssh-ed25519 AAAA… comment")')).default([]),
+  sshAuthorizedKeys: z.array(z.string().superRefine((line, ctx) => {
+    const problem = checkAuthorizedKey(line);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  })).default([]),
 }).refine((u) => !(u.password && u.passwordHash), { message: 'give password or passwordHash, not both' });
 
 const wifi = z.strictObject({
   ssid: z.string().min(1).max(32),
   psk: z.string().min(8, 'a WPA passphrase has 8 to 63 characters').max(63, 'a WPA passphrase has 8 to 63 characters'),
-  country: z.string().regex(/^[A-Z]{2}$/, 'must be a two-letter ISO 3166 country code such as GB or DE (upper case)'),
+  country: z.string().transform((text, ctx) => {
+    const read = readCountryCode(text);
+    if ('code' in read) return read.code;
+    ctx.addIssue({ code: 'custom', message: read.problem });
+    return z.NEVER;
+  }),
 });
 
 const ipv4 = z.string().regex(/^((25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(25[0-5]|2[0-4]\d|1?\d?\d)$/, 'must be an IPv4 address such as 192.168.1.10');
@@ -62,8 +73,8 @@ const network = z.strictObject({
   address: z.string().regex(/^((25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(25[0-5]|2[0-4]\d|1?\d?\d)\/([12]?\d|3[0-2])$/, 'must be an IPv4 address with its prefix length, such as 192.168.1.10/24'),
   gateway: ipv4,
   dns: z.array(ipv4).default([]),
-  interface: z.string().regex(/^[a-z][a-z0-9]{1,14}$/).default('eth0'),
-});
+  interface: z.string().regex(/^[a-z][a-z0-9]{1,14}$/, 'must be a network interface name such as eth0 or wlan0').default('eth0'),
+}).superRefine((network, ctx) => checkNetwork(network, ctx));
 
 const imageBuild = z.strictObject({
   name: z.string().regex(/^[a-z0-9]+([._\/-][a-z0-9]+)*(:[\w][\w.-]{0,127})?$/, 'must be an image name such as myapp:1.0'),
@@ -75,7 +86,7 @@ const kubernetes = z.strictObject({
   version: z.string().regex(/^v\d+\.\d+\.\d+(-rc\d+)?(\+k3s\d+)?$/, 'must be a release such as v1.34.11+k3s1 (k3s) or v1.37.0 (static)').optional(),
   disable: z.array(z.enum(['coredns', 'servicelb', 'traefik', 'local-storage', 'metrics-server', 'runtimes'])).default([]),
   build: z.array(imageBuild).default([]),
-});
+}).superRefine((kubernetes, ctx) => checkKubernetesSection(kubernetes, ctx));
 
 const baseObject = z.strictObject({
   source: z.string().min(1),
@@ -121,7 +132,9 @@ const chart = z.strictObject({
 });
 
 const recipeObject = z.strictObject({
-  base: z.union([z.string().min(1), baseObject]),
+  base: z.union([z.string().min(1, 'must not be empty'), baseObject], {
+    error: 'must be a catalog name, an https URL or a path (`base: hypriot`), or a map with `source:` and optionally `sha256:` and `entry:`',
+  }),
   hostname: hostname.optional(),
   user: user.optional(),
   wifi: wifi.optional(),
@@ -138,13 +151,28 @@ const recipeObject = z.strictObject({
   cluster: cluster.optional(),
 });
 
-// The recipe: everything `pikube build` needs to know, nothing it can find out for itself.
-export const recipeSchema = recipeObject.superRefine((recipe, ctx) => {
-  checkKubernetes(recipe, ctx);
-  checkCluster(recipe, ctx);
-});
+// Runs a rule that spans several top-level keys in the same pass as the schema, once those keys are valid (so a
+// problem there is reported together with unrelated schema errors, never only after they are fixed). Problems
+// inside one cluster node do not stop the cluster rules, which skip that node.
+function whenValid(keys: string[]): { when: (payload: z.core.ParsePayload) => boolean } {
+  const isMap = (value: unknown) => typeof value === 'object' && value !== null && !Array.isArray(value);
+  const blocks = (path: PropertyKey[]) => {
+    if (path.length === 0) return true;
+    if (path[0] === 'cluster' && path[1] === 'nodes' && typeof path[2] === 'number') return false;
+    return keys.includes(String(path[0]));
+  };
+  return {
+    when: (payload) => isMap(payload.value) && !payload.issues.some((issue) =>
+      ((issue.path ?? []).length === 0 ? issue.code !== 'unrecognized_keys' : blocks(issue.path ?? []))),
+  };
+}
 
-export type Recipe = z.infer<typeof recipeSchema>;
+// The recipe: everything `pikube build` needs to know, nothing it can find out for itself.
+export const recipeSchema = recipeObject
+  .superRefine((recipe, ctx) => checkKubernetes(recipe, ctx), whenValid(['kubernetes', 'images', 'hostname', 'cluster']))
+  .superRefine((recipe, ctx) => checkCluster(recipe, ctx), whenValid(['kubernetes', 'cluster', 'hostname', 'network']));
+
+export type Recipe = z.infer<typeof recipeObject>;
 
 // The keys each YAML map may hold, for "did you mean" on an unknown key.
 export const KNOWN_KEYS: Record<string, string[]> = {

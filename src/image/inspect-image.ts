@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { BuildRecord } from '../plan/build-record.ts';
 import { BUILD_RECORD_PATH } from '../plan/build-record.ts';
 import type { ImageFacts } from '../plan/types.ts';
@@ -8,23 +9,37 @@ import { formatMiB } from '../format-bytes.ts';
 export interface Inspection {
   facts: ImageFacts;
   buildRecord: BuildRecord | null;
+  // Set when the image holds a build record that is not one pikube wrote (damaged, or edited by hand).
+  buildRecordProblem?: string;
 }
+
+// The shape pikube writes; the file lives in the image, so anything may be there by the time it is read back.
+const buildRecordSchema = z.object({
+  pikube: z.string(),
+  builtAt: z.string(),
+  recipeSha256: z.string(),
+  base: z.object({ diskId: z.string(), architecture: z.string() }),
+  inputs: z.array(z.object({ role: z.string(), name: z.string(), sha256: z.string(), url: z.string().optional() })),
+});
 
 // What an image is: its table and filesystems, its OS and architecture, and how pikube built it (if it did).
 export async function inspectImage(image: string): Promise<Inspection> {
   const facts = await readImageFacts(image);
   const text = await readExtText({ image, offset: facts.root.start * facts.table.sectorSize }, BUILD_RECORD_PATH);
-  let buildRecord: BuildRecord | null = null;
+  if (!text) return { facts, buildRecord: null };
+  let data: unknown;
   try {
-    buildRecord = text ? (JSON.parse(text) as BuildRecord) : null;
+    data = JSON.parse(text);
   } catch {
-    buildRecord = null;
+    return { facts, buildRecord: null, buildRecordProblem: `${BUILD_RECORD_PATH} is not JSON` };
   }
-  return { facts, buildRecord };
+  const parsed = buildRecordSchema.safeParse(data);
+  if (!parsed.success) return { facts, buildRecord: null, buildRecordProblem: `${BUILD_RECORD_PATH} does not have the shape pikube writes` };
+  return { facts, buildRecord: parsed.data };
 }
 
 // The report `pikube inspect` prints for people.
-export function formatInspection({ facts, buildRecord }: Inspection): string {
+export function formatInspection({ facts, buildRecord, buildRecordProblem }: Inspection): string {
   const sector = facts.table.sectorSize;
   const lines = [
     `image: ${facts.path} (${formatMiB(facts.size)})`,
@@ -42,7 +57,7 @@ export function formatInspection({ facts, buildRecord }: Inspection): string {
     lines.push(`built by pikube ${buildRecord.pikube} at ${buildRecord.builtAt}, recipe sha256 ${buildRecord.recipeSha256}`);
     for (const input of buildRecord.inputs) lines.push(`  input ${input.role}: ${input.name} sha256 ${input.sha256}`);
   } else {
-    lines.push('pikube build record: none');
+    lines.push(`pikube build record: ${buildRecordProblem ? `unreadable (${buildRecordProblem})` : 'none'}`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -7,6 +7,7 @@ import { dumpExtFile, readExtText, statExtPaths, type ExtInode, type ExtVolume }
 import { readExtSuperblock } from '../tools/dumpe2fs.ts';
 import { listFat, readFatFile, readFatInfo, type FatVolume } from '../tools/mtools.ts';
 import { readPartitionTable, type PartitionTable } from '../tools/sfdisk.ts';
+import { checkFatHeader } from './check-fat-header.ts';
 import { detectFilesystem } from './detect-filesystem.ts';
 import { readElfArchitecture } from './elf-arch.ts';
 
@@ -41,6 +42,11 @@ export async function readLayout(image: string): Promise<ImageLayout> {
     const found = partitions.map((p, i) => `#${p.number} ${kinds[i]}`).join(', ') || 'no partitions';
     throw new UserError(`${image} is not a Raspberry Pi style image: it needs a FAT boot partition and an ext4 root partition (found ${found})`,
       'use a Raspberry Pi OS or Hypriot image, or check that the download is complete');
+  }
+  const fatProblem = await checkFatHeader(image, boot.start * table.sectorSize, boot.size * table.sectorSize);
+  if (fatProblem) {
+    throw new UserError(`the FAT boot partition (#${boot.number}) of ${image} is damaged: ${fatProblem}`,
+      'the image is corrupt: download or decompress it again (or write it again from its source)');
   }
   return { table, partitions, boot, root };
 }

@@ -1,4 +1,4 @@
-import { UserError } from '../errors.ts';
+import { ToolError, UserError } from '../errors.ts';
 import { extEnvironment, extSpec, type ExtVolume } from './debugfs.ts';
 import { runTool } from './run.ts';
 
@@ -15,9 +15,19 @@ export interface ExtSuperblock {
   features: string[];
 }
 
+// What libext2fs says when the superblock or group descriptors it reads are damaged (its error table,
+// lib/ext2fs/ext2_err.et.in): "The ext2 superblock is corrupt", "Bad magic number in super-block", "Superblock
+// checksum does not match superblock", "Corrupt group descriptor: …", "Filesystem revision too high", ….
+const DAMAGE = /^dumpe2fs: ((?:.*(?:corrupt|[Bb]ad magic|checksum does not match|revision too high|unsupported feature|short read|group descriptor)).*?)(?: while trying to open .*)?$/m;
+
 // Reads the ext superblock: sizes for the fit check, label and UUID for inspect.
 export async function readExtSuperblock(volume: ExtVolume): Promise<ExtSuperblock> {
-  const result = await runTool('dumpe2fs', ['-h', extSpec(volume)], { env: extEnvironment(), okExitCodes: [1] });
+  const result = await runTool('dumpe2fs', ['-h', extSpec(volume)], { env: extEnvironment(), okExitCodes: [1] }).catch((error: unknown) => {
+    // libext2fs refusing the superblock is the image's damage, not a tool failure.
+    const said = error instanceof ToolError ? DAMAGE.exec(error.stderr)?.[1] : undefined;
+    if (said) throw new UserError(`the ext4 root filesystem at byte ${volume.offset} of ${volume.image} is damaged: dumpe2fs says "${said.trim()}"`, 'the image is corrupt: download or decompress it again (or write it again from its source)');
+    throw error;
+  });
   if (!/Block size:/.test(result.stdout)) {
     throw new UserError(`no ext4 filesystem at byte ${volume.offset} of ${volume.image}`, 'the root partition must hold an ext2/3/4 filesystem; check the base image is not corrupt');
   }

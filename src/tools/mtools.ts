@@ -1,3 +1,4 @@
+import { ToolError, UserError } from '../errors.ts';
 import { runTool } from './run.ts';
 import { readSourceDateEpoch } from '../source-date-epoch.ts';
 
@@ -63,7 +64,14 @@ export interface FatInfo {
 
 // Label, FAT type and free bytes for `inspect` and for the fit check of the boot partition.
 export async function readFatInfo(volume: FatVolume): Promise<FatInfo> {
-  const info = await runTool('minfo', ['-i', target(volume), '::'], { env: environment() });
+  const info = await runTool('minfo', ['-i', target(volume), '::'], { env: environment() }).catch((error: unknown) => {
+    // mtools refusing the boot sector ("init :: non DOS media", "Could not open drive") is the image's damage.
+    if (error instanceof ToolError && /init :: |Could not open drive/.test(error.stderr)) {
+      throw new UserError(`the FAT boot partition at byte ${volume.offset} of ${volume.image} is damaged: minfo says "${error.stderr.split('\n')[0]?.trim()}"`,
+        'the image is corrupt: download or decompress it again (or write it again from its source)');
+    }
+    throw error;
+  });
   const dir = await runTool('mdir', ['-i', target(volume), '::/'], { env: environment(), okExitCodes: [1] });
   const label = /Volume in drive : is (.*)$/m.exec(dir.stdout)?.[1]?.trim() ?? '';
   const free = /([\d ]+) bytes free/.exec(dir.stdout)?.[1]?.replace(/ /g, '') ?? '0';

@@ -55,7 +55,7 @@ test('a corrupt partition table (no FAT or ext4 where it points) is refused', as
 
 test('a recipe with several errors lists them all, exit 1', async (t) => {
   const dir = await makeTempDir(t);
-  await writeFile(join(dir, 'pikube.yaml'), 'base: b.img\nhostname: Not_Valid\nwifi: {ssid: x, psk: y, country: gb}\nfoo: 1\n');
+  await writeFile(join(dir, 'pikube.yaml'), 'base: b.img\nhostname: Not_Valid\nwifi: {ssid: x, psk: y, country: zz}\nfoo: 1\n');
   const result = await runCli(['plan'], { cwd: dir });
   t.is(result.exitCode, 1);
   t.regex(result.stderr, /has 4 problems/);

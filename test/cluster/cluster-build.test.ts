@@ -10,7 +10,7 @@ import { serveK3sRelease } from '../helpers/k3s-release.ts';
 import { startMirror } from '../helpers/mirror.ts';
 import { writeRecipe } from '../helpers/recipe.ts';
 
-const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITestKeyForPikubeTests test@host';
+const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIF8Sdb23RE19ZFxhlMVNnmvEN3RDqi9RdHX0619fHTDm test@host';
 const TLS = '/var/lib/rancher/k3s/server/tls';
 
 test('a 1-server, 2-agent k3s cluster: one image per card sharing the CA and token, each with its own name, address, machine id and host keys', async (t) => {

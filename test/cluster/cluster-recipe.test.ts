@@ -46,7 +46,7 @@ test('a cluster recipe is refused, with each node\'s line, for duplicate names o
 test('invalid node names and roles are refused with their lines (checked before the cross-node rules)', (t) => {
   const message = problems({ cluster: { nodes: [{ hostname: 'pi-1', role: 'server' }, { hostname: 'Pi_2' }, { hostname: 'pi-3', role: 'worker' }] } });
   t.regex(message, /line \d+: cluster\.nodes\[1\]\.hostname: must be 1-63 lower-case letters/);
-  t.regex(message, /line \d+: cluster\.nodes\[2\]\.role: Invalid option: expected one of "server"\|"agent"/);
+  t.regex(message, /line \d+: cluster\.nodes\[2\]\.role: "worker" is not allowed here; allowed: server, agent/);
 });
 
 test('a cluster needs a server and kubernetes, and an agent address may sit in a moved service network\'s old range', (t) => {

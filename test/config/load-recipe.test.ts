@@ -8,7 +8,7 @@ test('a recipe with several problems reports every one with its path and line, a
     'hostnme: pi',
     'user:',
     '  name: Pirate',
-    'wifi: { ssid: home, psk: short, country: gb }',
+    'wifi: { ssid: home, psk: short, country: uk }',
     'files:',
     '  - path: etc/motd',
     '    content: hi',
@@ -21,7 +21,7 @@ test('a recipe with several problems reports every one with its path and line, a
   t.regex(error.message, /line 2: hostnme: unknown key \(did you mean "hostname"\?\)/);
   t.regex(error.message, /line 4: user\.name: must be a Linux user name/);
   t.regex(error.message, /line 5: wifi\.psk: a WPA passphrase has 8 to 63 characters/);
-  t.regex(error.message, /line 5: wifi\.country: must be a two-letter/);
+  t.regex(error.message, /line 5: wifi\.country: uk is not an ISO 3166-1 country code: use GB \(United Kingdom\)/);
   t.regex(error.message, /line 7: files\[0\]\.path: must be an absolute path/);
   t.regex(error.message, /files\[1\]: give exactly one of content, source or symlink \(got content and source\)/);
   t.truthy(error.hint);
@@ -42,7 +42,7 @@ test('FAT limits are enforced: no symlinks, modes or owners on the boot partitio
 
 test('broken YAML is reported with its line, not a stack trace', (t) => {
   const error = t.throws(() => parseRecipe('base: b.img\nfiles: [\n'), { instanceOf: UserError });
-  t.regex(error.message, /line \d+:/);
+  t.regex(error.message, /line \d+, column \d+:/);
 });
 
 test('unknown keys in nested maps get a suggestion too', (t) => {

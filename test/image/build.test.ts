@@ -7,7 +7,7 @@ import { runCli } from '../helpers/cli.ts';
 import { checkFilesystems, makeBase, readBootFile, readRootFile, sha256, statInImage } from '../helpers/image.ts';
 import { writeRecipe } from '../helpers/recipe.ts';
 
-const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITestKeyForPikubeTests test@host';
+const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIF8Sdb23RE19ZFxhlMVNnmvEN3RDqi9RdHX0619fHTDm test@host';
 
 test('build writes files, folders, symlinks, modes and owners into both partitions and leaves them clean', async (t) => {
   const { dir, base } = await makeBase(t);

@@ -10,7 +10,7 @@ import { startMirror } from '../helpers/mirror.ts';
 import { writeRecipe } from '../helpers/recipe.ts';
 import { startFixture } from '../registry/helpers/fixture.ts';
 
-const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITestKeyForPikubeTests test@host';
+const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIF8Sdb23RE19ZFxhlMVNnmvEN3RDqi9RdHX0619fHTDm test@host';
 const TLS = '/var/lib/rancher/k3s/server/tls';
 
 test('a Hypriot-shaped armhf base becomes a k3s server card with a trusted kubeconfig', async (t) => {

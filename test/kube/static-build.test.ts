@@ -226,7 +226,7 @@ test('armhf, an unsupported version and an unpublished one fail clearly, leaving
   const { dir } = await makeBase(t, { arch: 'arm64' });
   const cases: Array<[string, RegExp]> = [
     ['v1.29.5', /Kubernetes v1\.29\.5 is not supported by the static profile \(it supports 1\.30–1\.37\)/],
-    ['v1.36.4+k3s1', /kubernetes\.version v1\.36\.4\+k3s1 is not an upstream Kubernetes release/],
+    ['v1.36.4+k3s1', /kubernetes\.version:? v1\.36\.4\+k3s1 is not an upstream Kubernetes release/],
     ['v1.37.99', /Kubernetes v1\.37\.99 is not a published release/],
   ];
   for (const [version, message] of cases) {

@@ -26,15 +26,21 @@ export interface K3sAssets {
 
 const RELEASES = 'https://github.com/k3s-io/k3s/releases/download';
 
+// Why a version is not a k3s release tag (k3s tags end in +k3sN), or undefined; shared by the recipe check and the
+// download.
+export function checkK3sVersion(version: string): { message: string; hint: string } | undefined {
+  if (/^v\d+\.\d+\.\d+(-rc\d+)?\+k3s\d+$/.test(version)) return undefined;
+  return { message: `kubernetes.version ${version} is not a k3s release`, hint: 'k3s versions look like v1.34.11+k3s1; see the k3s releases page' };
+}
+
 // The release URLs for one version and architecture (the `+` of the tag is written %2B, as k3s's docs do).
 export function getK3sAssets(version: string, architecture: string): K3sAssets {
   const names = ASSET_ARCH[architecture];
   if (!names || architecture === 'amd64') {
     throw new UserError(`k3s has no build for a ${architecture} Raspberry Pi image`, 'use an armhf (Hypriot, 32-bit Raspberry Pi OS) or arm64 (64-bit Raspberry Pi OS) base');
   }
-  if (!/\+k3s\d+$/.test(version)) {
-    throw new UserError(`kubernetes.version ${version} is not a k3s release`, 'k3s versions look like v1.34.11+k3s1; see the k3s releases page');
-  }
+  const problem = checkK3sVersion(version);
+  if (problem) throw new UserError(problem.message, problem.hint);
   const base = `${RELEASES}/${encodeURIComponent(version)}`;
   const airgapName = `k3s-airgap-images-${names.arch}.tar.zst`;
   return {

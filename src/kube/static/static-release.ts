@@ -48,6 +48,21 @@ export interface StaticDownload {
   name: string;
 }
 
+// Why a version cannot be built by the static profile (not an upstream release, or a minor without pinned images),
+// or undefined; shared by the recipe check, which reports it with the YAML line, and the planner.
+export function checkStaticVersion(version: string): { message: string; hint: string } | undefined {
+  const match = /^v1\.(\d+)\.(\d+)(-rc\d+)?$/.exec(version);
+  const supported = Object.keys(CATALOG.minors);
+  const range = `${supported[0]}–${supported[supported.length - 1]}`;
+  if (!match) {
+    return { message: `kubernetes.version ${version} is not an upstream Kubernetes release`, hint: `the static profile takes versions such as ${CATALOG.defaultVersion} (${range}); k3s versions need \`distribution: k3s\`` };
+  }
+  if (!CATALOG.minors[`1.${match[1]}`]) {
+    return { message: `Kubernetes ${version} is not supported by the static profile (it supports ${range})`, hint: `choose a ${range} release, or leave kubernetes.version out for ${CATALOG.defaultVersion}` };
+  }
+  return undefined;
+}
+
 // Resolves the recipe's version (or the default) for a base architecture into the images kubeadm pairs with it
 // and every download with its published checksum file; refuses what upstream does not build.
 export function resolveStaticRelease(requested: string | undefined, architecture: string): StaticRelease {
@@ -56,18 +71,10 @@ export function resolveStaticRelease(requested: string | undefined, architecture
       'upstream Kubernetes ships no 32-bit ARM server binaries or images since 1.27: use `kubernetes: { distribution: k3s }` (k3s still builds armhf), or a 64-bit Raspberry Pi OS base');
   }
   const version = requested ?? CATALOG.defaultVersion;
-  const match = /^v1\.(\d+)\.(\d+)(-rc\d+)?$/.exec(version);
-  const supported = Object.keys(CATALOG.minors);
-  const range = `${supported[0]}–${supported[supported.length - 1]}`;
-  if (!match) {
-    throw new UserError(`kubernetes.version ${version} is not an upstream Kubernetes release`, `the static profile takes versions such as ${CATALOG.defaultVersion} (${range}); k3s versions need \`distribution: k3s\``);
-  }
-  const minorKey = `1.${match[1]}`;
-  const pins = CATALOG.minors[minorKey];
-  if (!pins) {
-    throw new UserError(`Kubernetes ${version} is not supported by the static profile (it supports ${range})`,
-      `choose a ${range} release, or leave kubernetes.version out for ${CATALOG.defaultVersion}`);
-  }
+  const problem = checkStaticVersion(version);
+  if (problem) throw new UserError(problem.message, problem.hint);
+  const match = /^v1\.(\d+)\.(\d+)(-rc\d+)?$/.exec(version) ?? [];
+  const pins = CATALOG.minors[`1.${match[1]}`] as MinorPins;
   const registry = CATALOG.imageRegistry;
   const dl = `https://dl.k8s.io/release/${version}/bin/linux/arm64`;
   const containerdName = `containerd-${CATALOG.containerd}-linux-arm64.tar.gz`;
