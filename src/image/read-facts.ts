@@ -17,20 +17,21 @@ export interface ImageLayout {
   root: PartitionFacts;
 }
 
-// Finds the Raspberry Pi shape in any MBR or GPT image: a FAT boot partition and an ext4 root after it.
-export async function readLayout(image: string): Promise<ImageLayout> {
+// Finds the Raspberry Pi shape in any MBR or GPT image: a FAT boot partition and an ext4 root after it. Errors
+// call the image `name`: the file the user gave, when `image` is the copy being built.
+export async function readLayout(image: string, name = image): Promise<ImageLayout> {
   const info = await stat(image).catch(() => undefined);
   if (!info?.isFile()) {
-    throw new UserError(`the base image ${image} ${info ? 'is not a regular file' : 'does not exist'}`, 'set `base:` in the recipe, or pass --base PATH, to a Raspberry Pi OS or Hypriot .img');
+    throw new UserError(`the base image ${name} ${info ? 'is not a regular file' : 'does not exist'}`, 'set `base:` in the recipe, or pass --base PATH, to a Raspberry Pi OS or Hypriot .img');
   }
-  const table = await readPartitionTable(image);
+  const table = await readPartitionTable(image, name);
   const partitions = table.partitions.map((p) => ({
     number: p.number, start: p.start, size: p.size, type: p.type,
     partuuid: table.label === 'dos' ? `${table.id.replace(/^0x/, '')}-${String(p.number).padStart(2, '0')}` : (p.uuid ?? '').toLowerCase(),
   }));
   for (const p of partitions) {
     if ((p.start + p.size) * table.sectorSize > info.size) {
-      throw new UserError(`partition ${p.number} of ${image} ends past the end of the file (${(p.start + p.size) * table.sectorSize} > ${info.size} bytes)`,
+      throw new UserError(`partition ${p.number} of ${name} ends past the end of the file (${(p.start + p.size) * table.sectorSize} > ${info.size} bytes)`,
         'the image is truncated or its partition table is corrupt: download or decompress it again');
     }
   }
@@ -39,15 +40,15 @@ export async function readLayout(image: string): Promise<ImageLayout> {
   const root = partitions.find((p, i) => kinds[i] === 'ext' && (!boot || p.start > boot.start));
   if (!boot || !root) {
     const found = partitions.map((p, i) => `#${p.number} ${kinds[i]}`).join(', ') || 'no partitions';
-    throw new UserError(`${image} is not a Raspberry Pi style image: it needs a FAT boot partition and an ext4 root partition (found ${found})`,
+    throw new UserError(`${name} is not a Raspberry Pi style image: it needs a FAT boot partition and an ext4 root partition (found ${found})`,
       'use a Raspberry Pi OS or Hypriot image, or check that the download is complete');
   }
   return { table, partitions, boot, root };
 }
 
 // Everything the plan may depend on, read without mounting: sizes, free space, users, OS, architecture.
-export async function readImageFacts(image: string): Promise<ImageFacts> {
-  const layout = await readLayout(image);
+export async function readImageFacts(image: string, name = image): Promise<ImageFacts> {
+  const layout = await readLayout(image, name);
   const { table, boot, root } = layout;
   const info = await stat(image);
   const fatVolume: FatVolume = { image, offset: boot.start * table.sectorSize };

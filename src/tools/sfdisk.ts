@@ -27,17 +27,18 @@ interface SfdiskJson {
   };
 }
 
-// Reads an image's MBR or GPT; a file with no table is the user's problem, not a crash.
-export async function readPartitionTable(image: string): Promise<PartitionTable> {
+// Reads an image's MBR or GPT; a file with no table is the user's problem, not a crash. `name` is how the
+// user knows the file (a temporary copy being edited is named for the base it came from).
+export async function readPartitionTable(image: string, name = image): Promise<PartitionTable> {
   const result = await runTool('sfdisk', ['--json', image], { okExitCodes: [1] });
   if (result.exitCode !== 0 || !result.stdout.trim()) {
-    throw new UserError(`${image} has no partition table sfdisk can read${result.stderr.trim() ? ` (${result.stderr.trim()})` : ''}`,
+    throw new UserError(`${name} has no partition table sfdisk can read${result.stderr.trim() ? ` (${result.stderr.trim().replaceAll(image, name)})` : ''}`,
       'give a Raspberry Pi OS or Hypriot disk image (.img, or the archive it came in), not a single partition or another file');
   }
   const json = JSON.parse(result.stdout) as SfdiskJson;
   const table = json.partitiontable;
   if (table.label !== 'dos' && table.label !== 'gpt') {
-    throw new UserError(`${image} has a ${table.label} partition table`, 'pikube reads MBR (dos) and GPT images only');
+    throw new UserError(`${name} has a ${table.label} partition table`, 'pikube reads MBR (dos) and GPT images only');
   }
   return {
     label: table.label,

@@ -1,0 +1,126 @@
+import { link, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import process from 'node:process';
+import test from 'ava';
+import { execa } from 'execa';
+import { makeLoopDevice, makeTestImage, MiB, readBytes } from '../flash/helpers.ts';
+import { runCli } from '../helpers/cli.ts';
+import { makeBase, sha256 } from '../helpers/image.ts';
+import { writeRecipe } from '../helpers/recipe.ts';
+import { makeTempDir } from '../helpers/temp.ts';
+
+const isRoot = process.getuid?.() === 0;
+
+test('-o through a symlinked folder to the base is refused and the base is untouched', async (t) => {
+  const { dir, base } = await makeBase(t);
+  await mkdir(join(dir, 'bases'));
+  const moved = join(dir, 'bases', 'base.img');
+  await execa('mv', [base, moved]);
+  await symlink('bases', join(dir, 'alias'));
+  const before = sha256(await readFile(moved));
+  const recipe = await writeRecipe(dir, { base: 'bases/base.img' });
+  const result = await runCli(['build', '-c', recipe, '-o', join(dir, 'alias', 'base.img')]);
+  t.is(result.exitCode, 1, result.stderr);
+  t.regex(result.stderr, /the output \(-o\) \(.*alias\/base\.img\) is the base image .*both are .*bases\/base\.img/);
+  t.regex(result.stderr, /hint: choose another output with -o/);
+  t.is(sha256(await readFile(moved)), before);
+  t.deepEqual((await readdir(join(dir, 'bases'))), ['base.img']);
+});
+
+test('-o naming a hard link of the base, or a side file naming a recipe source, is refused', async (t) => {
+  const { dir, base } = await makeBase(t);
+  await link(base, join(dir, 'same.img'));
+  const recipe = await writeRecipe(dir, { base: 'base.img' });
+  const hard = await runCli(['build', '-c', recipe, '-o', join(dir, 'same.img')]);
+  t.is(hard.exitCode, 1, hard.stderr);
+  t.regex(hard.stderr, /is the base image/);
+  await writeFile(join(dir, 'out.img.bmap'), 'my notes');
+  const sourced = await writeRecipe(dir, { base: 'base.img', files: [{ path: '/etc/notes', source: 'out.img.bmap' }] });
+  const side = await runCli(['build', '-c', sourced, '-o', join(dir, 'out.img')]);
+  t.is(side.exitCode, 1, side.stderr);
+  t.regex(side.stderr, /the output's \.bmap file .* is files\[0\]\.source/);
+  t.is(await readFile(join(dir, 'out.img.bmap'), 'utf8'), 'my notes');
+  const inOverlay = await writeRecipe(dir, { base: 'base.img' }, { 'etc/motd': 'hi\n' });
+  const nested = await runCli(['build', '-c', inOverlay, '-o', join(dir, 'overlay', 'out.img')]);
+  t.is(nested.exitCode, 1, nested.stderr);
+  t.regex(nested.stderr, /is inside the overlay folder/);
+  t.deepEqual(await readdir(join(dir, 'overlay')), ['etc']);
+});
+
+test('-o naming an existing folder for a single image is the user\'s error (exit 1) with a hint', async (t) => {
+  const { dir } = await makeBase(t);
+  await mkdir(join(dir, 'images'));
+  const recipe = await writeRecipe(dir, { base: 'base.img' });
+  const result = await runCli(['build', '-c', recipe, '-o', join(dir, 'images')]);
+  t.is(result.exitCode, 1, result.stderr);
+  t.regex(result.stderr, /images is a folder, and this recipe builds one image file/);
+  t.regex(result.stderr, /hint: name the image file: -o .*images\/pikube\.img/);
+  t.deepEqual(await readdir(join(dir, 'images')), []);
+  t.deepEqual((await readdir(dir)).filter((n) => n.startsWith('.')), []);
+});
+
+test('a bad base is named as the user gave it, never as the temporary copy, raw or compressed', async (t) => {
+  const dir = await makeTempDir(t);
+  await writeFile(join(dir, 'notes.img'), 'just some text, not a disk image\n'.repeat(100));
+  const raw = await runCli(['build', '-c', await writeRecipe(dir, { base: 'notes.img' }), '-o', join(dir, 'out.img')]);
+  t.is(raw.exitCode, 1, raw.stderr);
+  t.regex(raw.stderr, new RegExp(`${join(dir, 'notes.img')} has no partition table`));
+  t.notRegex(raw.stderr, /\.out\.img\.pikube-|\/image\.img/);
+  await execa('sh', ['-c', `gzip -c notes.img > notes.img.gz`], { cwd: dir });
+  const packed = await runCli(['build', '-c', await writeRecipe(dir, { base: 'notes.img.gz' }), '-o', join(dir, 'out.img')]);
+  t.is(packed.exitCode, 1, packed.stderr);
+  t.regex(packed.stderr, new RegExp(`${join(dir, 'notes.img.gz')} has no partition table`));
+  t.notRegex(packed.stderr, /\.out\.img\.pikube-|\/image\.img/);
+  t.deepEqual((await readdir(dir)).filter((n) => n.startsWith('.') || n.startsWith('out')), []);
+});
+
+test('flash refuses the image as its own target, through a symlink or a hard link, and its .bmap', async (t) => {
+  const dir = await makeTempDir(t);
+  const image = await makeTestImage(dir, 64);
+  const before = sha256(await readFile(image.path));
+  await symlink(image.path, join(dir, 'alias.img'));
+  await link(image.path, join(dir, 'hard.img'));
+  await writeFile(`${image.path}.bmap`, '');
+  const { writeBmap } = await import('../../src/flash/write-bmap.ts');
+  await writeBmap(image.path, `${image.path}.bmap`);
+  const bmap = await readFile(`${image.path}.bmap`);
+  for (const target of [image.path, join(dir, 'alias.img'), join(dir, 'hard.img'), `${image.path}.bmap`]) {
+    const result = await runCli(['flash', image.path, '--device', target]);
+    t.is(result.exitCode, 1, `${target}: ${result.stderr}`);
+    t.regex(result.stderr, /the target \(--device\) .* is (the image|its block map)/);
+  }
+  t.is((await stat(image.path)).size, image.size);
+  t.is(sha256(await readFile(image.path)), before);
+  t.deepEqual(await readFile(`${image.path}.bmap`), bmap);
+});
+
+(isRoot ? test : test.skip)('flash refuses a loop device over the image, and the disk whose filesystem holds the image', async (t) => {
+  const dir = await makeTempDir(t);
+  const image = await makeTestImage(dir, 64);
+  const before = sha256(await readFile(image.path));
+  const { stdout } = await execa('losetup', ['-f', '--show', image.path]);
+  const overImage = stdout.trim();
+  t.teardown(() => execa('losetup', ['-d', overImage], { reject: false }));
+  const direct = await runCli(['flash', image.path, '--device', overImage, '--yes', '--allow-non-removable']);
+  t.is(direct.exitCode, 1, direct.stderr);
+  t.regex(direct.stderr, /is a loop device over the image/);
+  t.is(sha256(await readFile(image.path)), before);
+
+  const disk = await makeLoopDevice(t, dir, 96);
+  await execa('sfdisk', ['-q', disk], { input: 'label: dos\nstart=2048, type=83\n' });
+  await execa('partx', ['-a', disk], { reject: false });
+  const partition = `${disk}p1`;
+  await execa('mkfs.ext4', ['-q', '-F', partition]);
+  const mountpoint = join(dir, 'mnt');
+  await mkdir(mountpoint);
+  await execa('mount', [partition, mountpoint]);
+  t.teardown(() => execa('umount', [mountpoint], { reject: false }));
+  const inside = join(mountpoint, 'pi.img');
+  await execa('cp', ['--sparse=always', image.path, inside]);
+  const head = await readBytes(disk, 0, MiB);
+  const held = await runCli(['flash', inside, '--device', disk, '--yes', '--allow-non-removable']);
+  t.is(held.exitCode, 1, held.stderr);
+  t.regex(held.stderr, /holds the image .*is on a filesystem of that device/);
+  t.deepEqual(await readBytes(disk, 0, MiB), head);
+  t.is(sha256(await readFile(inside)), before);
+});
