@@ -248,3 +248,56 @@ test('a mirror that is not an http(s) URL is a UserError', async (t) => {
   const { options } = await setup(t);
   await t.throwsAsync(fetchArtifact('https://images.example/img.zip', { sha256: digest }, { ...options, mirror: '127.0.0.1:8080' }), { instanceOf: UserError, message: 'the mirror 127.0.0.1:8080 is not an http(s) URL' });
 });
+
+// Flips one byte in place: same size, same inode, the bytes no longer match the name.
+async function corruptInPlace(file: string, restoreTimes = false): Promise<void> {
+  const { open, utimes } = await import('node:fs/promises');
+  const before = await stat(file);
+  const handle = await open(file, 'r+');
+  const one = Buffer.alloc(1);
+  await handle.read(one, 0, 1, 1000);
+  one[0] = (one[0] ?? 0) ^ 0xff;
+  await handle.write(one, 0, 1, 1000);
+  await handle.close();
+  if (restoreTimes) await utimes(file, before.atime, before.mtime);
+}
+
+test('a cached entry corrupted in place (same size) is caught on use, evicted and downloaded again', async (t) => {
+  const { fixture, options } = await setup(t);
+  fixture.route('/img.zip', serveBytes(body));
+  const url = `${fixture.base}/img.zip`;
+  const first = await fetchArtifact(url, { sha256: digest }, options);
+  t.true((await fetchArtifact(url, { sha256: digest }, options)).fromCache, 'an unchanged entry is used as it is');
+  await corruptInPlace(first.path);
+  const again = await fetchArtifact(url, { sha256: digest }, options);
+  t.false(again.fromCache);
+  t.is(fixture.requests.length, 2);
+  t.true((await readFile(again.path)).equals(body));
+});
+
+test('an entry found through a checksum file is proven too: corrupted with its mtime set back, it is fetched again', async (t) => {
+  const { fixture, options } = await setup(t);
+  fixture.route('/img.zip', serveBytes(body));
+  fixture.route('/img.zip.sha256', serveBytes(Buffer.from(`${digest}  img.zip\n`)));
+  const url = `${fixture.base}/img.zip`;
+  const check = { checksumUrl: `${fixture.base}/img.zip.sha256` };
+  const first = await fetchArtifact(url, check, options);
+  await corruptInPlace(first.path, true);
+  const again = await fetchArtifact(url, check, options);
+  t.false(again.fromCache);
+  t.true((await readFile(again.path)).equals(body));
+  t.is(fixture.requests.filter((r) => r.path === '/img.zip').length, 2);
+});
+
+test('offline, a corrupted cached entry is refused by name with the fix, even with its mtime set back', async (t) => {
+  const { fixture, options } = await setup(t);
+  fixture.route('/img.zip', serveBytes(body));
+  const url = `${fixture.base}/img.zip`;
+  const first = await fetchArtifact(url, { sha256: digest }, options);
+  await corruptInPlace(first.path, true);
+  const error = await t.throwsAsync(fetchArtifact(url, { sha256: digest }, { ...options, offline: true }), { instanceOf: UserError });
+  t.regex(error.message, new RegExp(`the cached copy of ${url.replaceAll('.', '\\.')} \\(${first.path}\\) is damaged: its ${body.length} bytes hash to sha256 [0-9a-f]{64}, not ${digest}`));
+  t.regex(error.hint ?? '', /network access \(or a --mirror\) to download it again/);
+  t.deepEqual(await cacheFiles(options.cacheDir, 'blobs/sha256'), []);
+  t.is(fixture.requests.length, 1);
+});
