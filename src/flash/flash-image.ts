@@ -10,7 +10,7 @@ import type { NamedPath } from '../same-file.ts';
 import { countMappedBytes, readBlockMap } from './block-map.ts';
 import { checkTargetHoldsNot } from './check-target-holds.ts';
 import { checkTarget, checkWriteAccess, describeTarget, formatDriveBytes, type FlashTarget } from './flash-target.ts';
-import { readImageSize } from './image-source.ts';
+import { checkRawImageComplete, readImageSize } from './image-source.ts';
 import { findCardCandidates, listDrives, type ListDriveFunction } from './list-drives.ts';
 import { createProgressReporter } from './progress-reporter.ts';
 import { writeImage, type WriteImageOptions, type WriteResult } from './write-image.ts';
@@ -49,6 +49,7 @@ export async function flashImage(options: FlashOptions): Promise<FlashSummary> {
   await access(options.imagePath).catch(() => {
     throw new UserError(`image ${options.imagePath} does not exist`, 'build one with `pikube build`, or give the path of a downloaded image');
   });
+  await checkRawImageComplete(options.imagePath);
   const bmapPath = options.useBmap === false ? undefined : await findBmapPath(options.imagePath, options.bmapPath);
   const map = bmapPath ? await readBlockMap(bmapPath) : undefined;
   const imageSize = map?.imageSize ?? await readImageSize(options.imagePath);

@@ -124,3 +124,38 @@ test('flash refuses the image as its own target, through a symlink or a hard lin
   t.deepEqual(await readBytes(disk, 0, MiB), head);
   t.is(sha256(await readFile(inside)), before);
 });
+
+test('a damaged input (truncated or corrupted .xz, .gz, .zip, raw) is the user\'s error, exit 1, build and flash alike', async (t) => {
+  const { dir, base } = await makeBase(t, { sizeMiB: 128 });
+  await execa('xz', ['-k', '-T0', '-0', base]);
+  await execa('gzip', ['-k', '-1', base]);
+  await execa('zip', ['-q', '-j', '-1', join(dir, 'base.zip'), base]);
+  const damaged: string[] = [];
+  for (const packed of ['base.img.xz', 'base.img.gz', 'base.zip']) {
+    const bytes = await readFile(join(dir, packed));
+    await writeFile(join(dir, `cut-${packed}`), bytes.subarray(0, Math.floor(bytes.length * 0.6)));
+    const flipped = Buffer.from(bytes);
+    for (let i = 0; i < 64; i++) {
+      const at = Math.floor(bytes.length / 2) + i;
+      flipped[at] = (flipped[at] ?? 0) ^ 0x5a;
+    }
+    await writeFile(join(dir, `bad-${packed}`), flipped);
+    damaged.push(`cut-${packed}`, `bad-${packed}`);
+  }
+  await writeFile(join(dir, 'cut-base.img'), (await readFile(base)).subarray(0, 90 * MiB));
+  damaged.push('cut-base.img');
+  for (const name of damaged) {
+    const recipe = await writeRecipe(dir, { base: name });
+    const [built, flashed] = await Promise.all([
+      runCli(['build', '-c', recipe, '-o', join(dir, 'out.img')]),
+      runCli(['flash', join(dir, name), '--device', join(dir, 'card.img')]),
+    ]);
+    t.is(built.exitCode, 1, `build ${name}: ${built.stderr}`);
+    t.regex(built.stderr, new RegExp(`${name.replaceAll('.', '\\.')}.*(not a readable (xz|gzip) file|not a readable zip archive|ends past the end of the file)`), name);
+    t.regex(built.stderr, /hint: .*(download it again|download or decompress it again)/, name);
+    t.is(flashed.exitCode, 1, `flash ${name}: ${flashed.stderr}`);
+    t.regex(flashed.stderr, new RegExp(`${name.replaceAll('.', '\\.')} (is not a readable (xz file|gzip file|zip archive) \\(truncated or corrupt|is truncated: partition)`), name);
+    t.regex(flashed.stderr, /hint: .*(download it again|get the image again)/, name);
+  }
+  t.deepEqual((await readdir(dir)).filter((n) => n.startsWith('.') || n.startsWith('out')), []);
+});
