@@ -8,6 +8,7 @@ import test, { type ExecutionContext } from 'ava';
 import { execa } from 'execa';
 import { InterruptedError, ToolError, UserError } from '../../src/errors.ts';
 import type { AcquireOptions } from '../../src/acquire/acquire-options.ts';
+import { explainDownloadError } from '../../src/acquire/download-errors.ts';
 import { fetchArtifact } from '../../src/acquire/fetch-artifact.ts';
 import { cutAfter, serveBytes, startFixture, type Fixture } from './helpers/http-fixture.ts';
 
@@ -180,10 +181,14 @@ test('a download without any checksum is refused', async (t) => {
   await t.throwsAsync(fetchArtifact(`${fixture.base}/img.zip`, {}, options), { instanceOf: UserError, message: /only uses downloads it can verify/ });
 });
 
-test('DNS failure is a UserError naming the host', async (t) => {
-  const { options } = await setup(t);
-  const error = await t.throwsAsync(fetchArtifact('https://no-such-host.invalid/img.zip', { sha256: digest }, { ...options, retries: 0 }), { instanceOf: UserError });
-  t.regex(error.message, /cannot resolve no-such-host\.invalid \(DNS lookup failed\)/);
+test('a DNS failure (no such name, or no DNS server answering) is the network\'s failure: a ToolError naming the host', (t) => {
+  for (const code of ['ENOTFOUND', 'EAI_AGAIN']) {
+    const cause = Object.assign(new Error(`getaddrinfo ${code} no-such-host.invalid`), { code, hostname: 'no-such-host.invalid' });
+    const error = explainDownloadError(cause, 'https://no-such-host.invalid/img.zip', 3, '/cache');
+    t.true(error instanceof ToolError, code);
+    t.regex(error.message, /^cannot resolve no-such-host\.invalid \(DNS lookup failed.*\) after 3 attempts for https:\/\/no-such-host\.invalid\/img\.zip$/);
+    t.regex((error as ToolError).hint ?? '', /check the network connection and DNS.*--mirror URL, or --offline/);
+  }
 });
 
 test('two concurrent fetches of one entry share a single download through the lock', async (t) => {

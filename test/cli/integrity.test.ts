@@ -4,7 +4,7 @@ import process from 'node:process';
 import test from 'ava';
 import { execa } from 'execa';
 import { makeLoopDevice, makeTestImage, MiB, readBytes } from '../flash/helpers.ts';
-import { runCli } from '../helpers/cli.ts';
+import { PIKUBE_BIN, runCli } from '../helpers/cli.ts';
 import { makeBase, sha256 } from '../helpers/image.ts';
 import { writeRecipe } from '../helpers/recipe.ts';
 import { makeTempDir } from '../helpers/temp.ts';
@@ -157,5 +157,16 @@ test('a damaged input (truncated or corrupted .xz, .gz, .zip, raw) is the user\'
     t.regex(flashed.stderr, new RegExp(`${name.replaceAll('.', '\\.')} (is not a readable (xz file|gzip file|zip archive) \\(truncated or corrupt|is truncated: partition)`), name);
     t.regex(flashed.stderr, /hint: .*(download it again|get the image again)/, name);
   }
+  t.deepEqual((await readdir(dir)).filter((n) => n.startsWith('.') || n.startsWith('out')), []);
+});
+
+// In a network namespace of its own (loopback only), so the lookup cannot leave the machine.
+(isRoot ? test : test.skip)('a DNS failure exits 2 (the network, not the input) with a hint, and sends nothing off the machine', async (t) => {
+  const dir = await makeTempDir(t);
+  const recipe = await writeRecipe(dir, { base: { source: 'https://images.pikube.invalid/pi.img.xz', sha256: 'ab'.repeat(32) } });
+  const result = await execa('unshare', ['--net', 'node', PIKUBE_BIN, 'build', '-c', recipe, '-o', join(dir, 'out.img'), '--cache', join(dir, 'cache')], { reject: false, env: { NO_COLOR: '1' } });
+  t.is(result.exitCode, 2, String(result.stderr));
+  t.regex(String(result.stderr), /cannot resolve images\.pikube\.invalid \(DNS lookup failed/);
+  t.regex(String(result.stderr), /hint: check the network connection and DNS, and the host name; without internet use --mirror URL, or --offline/);
   t.deepEqual((await readdir(dir)).filter((n) => n.startsWith('.') || n.startsWith('out')), []);
 });
