@@ -64,8 +64,19 @@ function reportError(error: unknown): void {
   }
 }
 
+// A reader that went away (`pikube plan | head -2`) is no error: stop printing to it, let every release path run
+// (temporary folders, loop devices), and exit quietly, as other Unix tools do.
+function ignoreClosedOutput(stream: NodeJS.WriteStream): void {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') return;
+    throw error;
+  });
+}
+
 // The only place that calls process.exit.
 async function main(argv: string[]): Promise<never> {
+  ignoreClosedOutput(process.stdout);
+  ignoreClosedOutput(process.stderr);
   installInterruptHandler(() => process.exit(EXIT.interrupted));
   const program = await makeProgram(argv);
   try {

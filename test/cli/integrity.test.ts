@@ -4,7 +4,7 @@ import process from 'node:process';
 import test from 'ava';
 import { execa } from 'execa';
 import { makeLoopDevice, makeTestImage, MiB, readBytes } from '../flash/helpers.ts';
-import { PIKUBE_BIN, runCli } from '../helpers/cli.ts';
+import { PIKUBE_BIN, runCli, startCli } from '../helpers/cli.ts';
 import { makeBase, sha256 } from '../helpers/image.ts';
 import { writeRecipe } from '../helpers/recipe.ts';
 import { makeTempDir } from '../helpers/temp.ts';
@@ -169,4 +169,45 @@ test('a damaged input (truncated or corrupted .xz, .gz, .zip, raw) is the user\'
   t.regex(String(result.stderr), /cannot resolve images\.pikube\.invalid \(DNS lookup failed/);
   t.regex(String(result.stderr), /hint: check the network connection and DNS, and the host name; without internet use --mirror URL, or --offline/);
   t.deepEqual((await readdir(dir)).filter((n) => n.startsWith('.') || n.startsWith('out')), []);
+});
+
+// What pikube left in an isolated TMPDIR (tsx's own cache aside).
+async function pikubeTemps(tmp: string): Promise<string[]> {
+  return (await readdir(tmp)).filter((name) => name.startsWith('pikube-'));
+}
+
+test('a reader that closes stdout early (plan | head -2) leaves no temporary folder and exits quietly', async (t) => {
+  const { dir } = await makeBase(t);
+  const tmp = join(dir, 'tmp');
+  await mkdir(tmp);
+  const overlay: Record<string, string> = {};
+  for (let i = 0; i < 2500; i++) overlay[`srv/a-file-with-a-rather-long-name-${i}.txt`] = `${i}\n`;
+  const recipe = await writeRecipe(dir, { base: 'base.img', hostname: 'piped' }, overlay);
+  const child = startCli(['plan', '-c', recipe, '--json'], { env: { TMPDIR: tmp } });
+  const firstLines = await new Promise<string>((resolve) => {
+    child.stdout?.once('data', (chunk: Buffer) => {
+      child.stdout?.destroy();
+      resolve(chunk.toString().split('\n').slice(0, 2).join('\n'));
+    });
+  });
+  const result = await child;
+  t.regex(firstLines, /^\{\n {2}"pikubeVersion"/);
+  t.is(result.exitCode, 0, String(result.stderr));
+  t.notRegex(String(result.stderr), /EPIPE|Unhandled|bug in pikube/);
+  t.deepEqual(await pikubeTemps(tmp), []);
+});
+
+test('a build whose stdout and stderr are both closed from the start still finishes and cleans up', async (t) => {
+  const { dir } = await makeBase(t);
+  const tmp = join(dir, 'tmp');
+  await mkdir(tmp);
+  const recipe = await writeRecipe(dir, { base: 'base.img', hostname: 'closed' });
+  const child = startCli(['build', '-c', recipe, '-o', join(dir, 'out.img')], { env: { TMPDIR: tmp } });
+  child.stdout?.destroy();
+  child.stderr?.destroy();
+  const result = await child;
+  t.is(result.exitCode, 0);
+  t.true((await stat(join(dir, 'out.img'))).isFile());
+  t.true((await stat(join(dir, 'out.img.sha256'))).isFile());
+  t.deepEqual(await pikubeTemps(tmp), []);
 });
