@@ -77,7 +77,7 @@ function ignoreClosedOutput(stream: NodeJS.WriteStream): void {
 async function main(argv: string[]): Promise<never> {
   ignoreClosedOutput(process.stdout);
   ignoreClosedOutput(process.stderr);
-  installInterruptHandler(() => process.exit(EXIT.interrupted));
+  installInterruptHandler((code) => process.exit(code), (message) => log.warn(message));
   const program = await makeProgram(argv);
   try {
     await program.parseAsync(argv);
@@ -87,7 +87,7 @@ async function main(argv: string[]): Promise<never> {
       process.exit(error.exitCode === 0 ? EXIT.ok : EXIT.user);
     }
     // Whatever a cancelled operation threw (an AbortError from a stream, a killed tool), Ctrl-C is the cause.
-    const cause = runSignal.aborted && !(error instanceof InterruptedError) ? new InterruptedError() : error;
+    const cause = runSignal.aborted ? (runSignal.reason instanceof InterruptedError ? runSignal.reason : new InterruptedError()) : error;
     reportError(cause);
     process.exit(getExitCode(cause));
   }

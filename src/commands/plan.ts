@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -10,6 +10,7 @@ import { gatherBuild, planBuild, planNode } from '../build/plan-build.ts';
 import { runSignal } from '../interrupt.ts';
 import { formatPlan } from '../plan/format-plan.ts';
 import { ensureTools } from '../tools/check-tools.ts';
+import { makeTempFolder, removeTempFolder } from '../temp-folder.ts';
 
 // `pikube plan`: every entry the build would write (for each card of a cluster), without touching the base or any output.
 export function registerPlanCommand(program: Command): void {
@@ -20,7 +21,7 @@ export function registerPlanCommand(program: Command): void {
   addRecipeFlags(command).action(async (flags: BuildFlags & { json?: boolean }) => {
     await ensureTools('plan');
     const session = await loadBuild(flags);
-    const work = await mkdtemp(join(tmpdir(), 'pikube-plan-'));
+    const work = await makeTempFolder(tmpdir(), 'pikube-plan-');
     try {
       let image = session.archivePath;
       if ((await detectImageFormat(image)) !== 'raw') {
@@ -39,7 +40,7 @@ export function registerPlanCommand(program: Command): void {
       const { plan } = await planBuild(session, image, work);
       process.stdout.write(flags.json ? `${JSON.stringify(plan, null, 2)}\n` : formatPlan(plan));
     } finally {
-      await rm(work, { recursive: true, force: true });
+      await removeTempFolder(work);
     }
   });
 }

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UserError } from '../errors.ts';
@@ -9,6 +9,7 @@ import { listFat, readFatFile, readFatInfo, type FatVolume } from '../tools/mtoo
 import { readPartitionTable, type PartitionTable } from '../tools/sfdisk.ts';
 import { detectFilesystem } from './detect-filesystem.ts';
 import { readElfArchitecture } from './elf-arch.ts';
+import { makeTempFolder, removeTempFolder } from '../temp-folder.ts';
 
 export interface ImageLayout {
   table: PartitionTable;
@@ -113,7 +114,7 @@ async function readOsRelease(volume: ExtVolume): Promise<Record<string, string>>
 
 // The userland's architecture, from the ELF header of a binary every Debian-family image has.
 async function readArchitecture(volume: ExtVolume): Promise<string | undefined> {
-  const dir = await mkdtemp(join(tmpdir(), 'pikube-elf-'));
+  const dir = await makeTempFolder(tmpdir(), 'pikube-elf-');
   try {
     for (const candidate of ['/usr/bin/env', '/bin/busybox', '/usr/bin/ls', '/bin/ls', '/sbin/init']) {
       const target = join(dir, 'elf');
@@ -124,7 +125,7 @@ async function readArchitecture(volume: ExtVolume): Promise<string | undefined> 
     }
     return undefined;
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    await removeTempFolder(dir);
   }
 }
 
