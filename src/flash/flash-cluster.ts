@@ -28,12 +28,12 @@ export async function flashCluster(options: FlashClusterOptions): Promise<FlashS
       throw new UserError(`${join(options.dir, node.image)} (the image for ${node.hostname}) is missing`, 'build the cluster again with `pikube build`');
     });
   }
+  const protect = [{ path: options.dir, role: 'the cluster folder' }, ...nodes.map((other) => ({ path: join(options.dir, other.image), role: `the image of ${other.hostname}` }))];
+  if (options.device) await checkTargetHoldsNot(options.device, protect);
   const asker = options.asker ?? terminalAsker;
   if (options.asker === undefined && !canAsk()) {
     throw new UserError('flashing a cluster asks for each card in turn, and nobody is at a terminal to answer', 'run `pikube flash --cluster DIR` at a terminal, or flash each DIR/HOSTNAME.img with `pikube flash`');
   }
-  const protect = [{ path: options.dir, role: 'the cluster folder' }, ...nodes.map((other) => ({ path: join(options.dir, other.image), role: `the image of ${other.hostname}` }))];
-  if (options.device) await checkTargetHoldsNot(options.device, protect);
   const written: FlashSummary[] = [];
   const todo = nodes.slice(start);
   for (const [i, node] of todo.entries()) {

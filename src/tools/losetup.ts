@@ -2,8 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { runTool } from './run.ts';
 
 // Attaches a loop device bounded to one partition, so kernel tools see exactly that partition and nothing else.
+// Shielded from the terminal's Ctrl-C: killed half-way, it could attach a device without telling us its name.
 export async function attachLoop(image: string, offset: number, sizeLimit: number): Promise<string> {
-  const result = await runTool('losetup', ['--find', '--show', '--offset', String(offset), '--sizelimit', String(sizeLimit), image]);
+  const result = await runTool('losetup', ['--find', '--show', '--offset', String(offset), '--sizelimit', String(sizeLimit), image], { shielded: true });
   return result.stdout.trim();
 }
 

@@ -211,3 +211,23 @@ test('a build whose stdout and stderr are both closed from the start still finis
   t.true((await stat(join(dir, 'out.img.sha256'))).isFile());
   t.deepEqual(await pikubeTemps(tmp), []);
 });
+
+test('a cluster folder that holds the base is refused before anything is replaced; flash --cluster refuses a card image as the target', async (t) => {
+  const { dir, base } = await makeBase(t);
+  const folder = join(dir, 'cards');
+  await mkdir(folder);
+  await writeFile(join(folder, 'cluster.json'), JSON.stringify({ nodes: [{ hostname: 'pi-1', role: 'server', image: 'pi-1.img' }, { hostname: 'pi-2', role: 'agent', image: 'pi-2.img' }] }));
+  await execa('mv', [base, join(folder, 'base.img')]);
+  const before = sha256(await readFile(join(folder, 'base.img')));
+  const recipe = await writeRecipe(dir, { base: 'cards/base.img', kubernetes: { distribution: 'k3s' }, cluster: { nodes: [{ hostname: 'pi-1', role: 'server' }, { hostname: 'pi-2' }] } });
+  const built = await runCli(['build', '-c', recipe, '-o', join(dir, '.', 'cards')]);
+  t.is(built.exitCode, 1, built.stderr);
+  t.regex(built.stderr, /the base image \(.*cards\/base\.img\) is inside the cluster folder \(-o\)/);
+  t.is(sha256(await readFile(join(folder, 'base.img'))), before);
+  await writeFile(join(folder, 'pi-1.img'), 'card one');
+  await writeFile(join(folder, 'pi-2.img'), 'card two');
+  const flashed = await runCli(['flash', '--cluster', folder, '--device', join(folder, 'pi-2.img'), '--yes']);
+  t.is(flashed.exitCode, 1, flashed.stderr);
+  t.regex(flashed.stderr, /is the image of pi-2|is inside the cluster folder/);
+  t.is(await readFile(join(folder, 'pi-2.img'), 'utf8'), 'card two');
+});
