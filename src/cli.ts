@@ -51,9 +51,20 @@ function reportError(error: unknown): void {
   }
 }
 
+// A reader that went away (`pikube plan | head -2`) is no error: stop printing to it, let every release path run
+// (temporary folders, loop devices), and exit quietly, as other Unix tools do.
+function ignoreClosedOutput(stream: NodeJS.WriteStream): void {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') return;
+    throw error;
+  });
+}
+
 // The only place that calls process.exit.
 async function main(argv: string[]): Promise<never> {
-  installInterruptHandler(() => process.exit(EXIT.interrupted));
+  ignoreClosedOutput(process.stdout);
+  ignoreClosedOutput(process.stderr);
+  installInterruptHandler((code) => process.exit(code), (message) => log.warn(message));
   const program = await makeProgram(argv);
   try {
     await program.parseAsync(argv);
@@ -63,7 +74,7 @@ async function main(argv: string[]): Promise<never> {
       process.exit(error.exitCode === 0 ? EXIT.ok : EXIT.user);
     }
     // Whatever a cancelled operation threw (an AbortError from a stream, a killed tool), Ctrl-C is the cause.
-    const cause = runSignal.aborted && !(error instanceof InterruptedError) ? new InterruptedError() : error;
+    const cause = runSignal.aborted ? (runSignal.reason instanceof InterruptedError ? runSignal.reason : new InterruptedError()) : error;
     reportError(cause);
     process.exit(getExitCode(cause));
   }

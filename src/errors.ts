@@ -1,5 +1,6 @@
-// Exit codes the CLI promises: 1 the user's input, 2 an external tool or the system, 70 a bug (EX_SOFTWARE).
-export const EXIT = { ok: 0, user: 1, tool: 2, internal: 70, interrupted: 130 } as const;
+// Exit codes the CLI promises: 1 the user's input, 2 an external tool or the system, 70 a bug (EX_SOFTWARE),
+// 128 + the signal's number when stopped by one (130 Ctrl-C/SIGINT, 143 SIGTERM), as shells report it.
+export const EXIT = { ok: 0, user: 1, tool: 2, internal: 70, interrupted: 130, terminated: 143 } as const;
 
 // The user can fix this: the message names the problem, the hint names the fix.
 export class UserError extends Error {
@@ -31,11 +32,13 @@ export class InternalError extends Error {
   override name = 'InternalError';
 }
 
-// Thrown when the user pressed Ctrl-C, so cleanup runs and the CLI exits 130.
+// Thrown when the user pressed Ctrl-C (or the system sent SIGTERM), so cleanup runs and the CLI exits 130 (143).
 export class InterruptedError extends Error {
   override name = 'InterruptedError';
-  constructor() {
+  readonly exitCode: number;
+  constructor(readonly signal: 'SIGINT' | 'SIGTERM' | string = 'SIGINT') {
     super('interrupted');
+    this.exitCode = signal === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted;
   }
 }
 
@@ -43,7 +46,7 @@ export class InterruptedError extends Error {
 export function getExitCode(error: unknown): number {
   if (error instanceof UserError) return EXIT.user;
   if (error instanceof ToolError) return EXIT.tool;
-  if (error instanceof InterruptedError) return EXIT.interrupted;
+  if (error instanceof InterruptedError) return error.exitCode;
   if (error instanceof Error && 'code' in error && typeof error.code === 'string' && SYSTEM_CODES.has(error.code)) return EXIT.tool;
   return EXIT.internal;
 }

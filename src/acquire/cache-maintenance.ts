@@ -1,6 +1,6 @@
 import { readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { blobPath, keyForUrl, listIndexRecords, removeIndexRecord } from './cache-store.ts';
+import { blobPath, forgetVerified, keyForUrl, listIndexRecords, removeIndexRecord } from './cache-store.ts';
 import { isEntryLocked, tryEntryLock } from './entry-lock.ts';
 
 // One cached blob and every URL known to have served it.
@@ -79,6 +79,7 @@ export async function pruneCache(cacheDir: string, options: { olderThan?: Date; 
       if (!options.dryRun) {
         for (const url of entry.urls) await removeIndexRecord(cacheDir, url);
         await rm(blobPath(cacheDir, entry.sha256), { force: true });
+        await forgetVerified(cacheDir, entry.sha256);
       }
       result.removed.push({ sha256: entry.sha256, file: blobPath(cacheDir, entry.sha256), size: entry.size });
       result.freedBytes += entry.size;

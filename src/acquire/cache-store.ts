@@ -1,6 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import type { BigIntStats } from 'node:fs';
 import path from 'node:path';
+import { hashFile } from './hash-file.ts';
 
 // What the cache knows about a URL: the verified digest of what it served.
 export interface IndexRecord {
@@ -56,7 +58,60 @@ export async function commitBlob(cacheDir: string, verifiedFile: string, sha256:
   const target = blobPath(cacheDir, sha256);
   await mkdir(path.dirname(target), { recursive: true });
   await rename(verifiedFile, target);
+  await recordVerified(cacheDir, sha256);
   return target;
+}
+
+// What a cached blob proved to be when it was about to be used.
+export type BlobCheck =
+  | { state: 'ok'; path: string; size: number }
+  | { state: 'missing' }
+  // Its bytes no longer hash to its name (disk fault, an edit, a bad copy): it has been removed from the cache.
+  | { state: 'damaged'; path: string; actual: string; size: number };
+
+// Where the identity of a blob at its last verification is kept.
+function stampPath(cacheDir: string, sha256: string): string {
+  return path.join(cacheDir, 'verified', `${sha256}.stamp`);
+}
+
+// A file's identity as the kernel keeps it: any write, truncation, copy over it or replacement changes one of these.
+function identityOf(info: BigIntStats): string {
+  return [info.dev, info.ino, info.size, info.mtimeNs, info.ctimeNs].join(':');
+}
+
+// Notes that the blob holds its digest's bytes as it is now, so the next use need not read it again.
+export async function recordVerified(cacheDir: string, sha256: string): Promise<void> {
+  const info = await stat(blobPath(cacheDir, sha256), { bigint: true });
+  await writeFileAtomically(stampPath(cacheDir, sha256), `${identityOf(info)}\n`);
+}
+
+// Proves a cached blob still holds the bytes its name promises before it is used: hashed again whenever its
+// size, inode, modification or change time differ from its last verification (cheap when nothing changed),
+// evicted when the hash differs. A hit marks it used now, so prune --older-than keeps what builds still use.
+export async function verifyBlob(cacheDir: string, sha256: string, signal?: AbortSignal): Promise<BlobCheck> {
+  const file = blobPath(cacheDir, sha256);
+  const info = await stat(file, { bigint: true }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined;
+    throw error;
+  });
+  if (!info?.isFile()) return { state: 'missing' };
+  const stamp = await readFile(stampPath(cacheDir, sha256), 'utf8').catch(() => '');
+  if (stamp.trim() !== identityOf(info)) {
+    const { sha256: actual, size } = await hashFile(file, signal);
+    if (actual !== sha256) {
+      await rm(file, { force: true });
+      await rm(stampPath(cacheDir, sha256), { force: true });
+      return { state: 'damaged', path: file, actual, size };
+    }
+  }
+  await touchBlob(cacheDir, sha256);
+  await recordVerified(cacheDir, sha256);
+  return { state: 'ok', path: file, size: Number(info.size) };
+}
+
+// Removes what the cache remembers about a blob's last verification (with the blob, by prune).
+export async function forgetVerified(cacheDir: string, sha256: string): Promise<void> {
+  await rm(stampPath(cacheDir, sha256), { force: true });
 }
 
 // Marks a blob as used now, so prune --older-than keeps what builds still use.

@@ -30,8 +30,11 @@ export function explainDownloadError(error: unknown, url: string, attempts: numb
   if (status !== undefined) {
     return new ToolError({ command: `GET ${url}`, message: `${host} kept failing with HTTP ${status}${tried} for ${url}`, hint: 'the server is having trouble: try again later, or use --mirror' }, { cause: error });
   }
+  // No answer for the name is the network's failure (offline, no DNS server, a captive portal), exit 2 as the
+  // README's table says for an unreachable network; a mistyped host looks the same, so the hint names both.
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
-    return new UserError(`cannot resolve ${host} (DNS lookup failed) for ${url}`, 'check the network and DNS; without internet use --mirror, or --offline with a filled cache');
+    return new ToolError({ command: `GET ${url}`, message: `cannot resolve ${host} (DNS lookup failed${code === 'EAI_AGAIN' ? ', no DNS server answered' : ''})${tried} for ${url}`,
+      hint: 'check the network connection and DNS, and the host name; without internet use --mirror URL, or --offline with a filled cache' }, { cause: error });
   }
   if (code === 'ECONNREFUSED') {
     return new UserError(`${host} refused the connection for ${url}`, 'check the host and port; is the mirror running?');

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { UserError } from '../errors.ts';
 import { log } from '../log.ts';
 import type { AcquireOptions } from './acquire-options.ts';
-import { commitBlob, findBlob, keyForUrl, partialPath, readIndexRecord, touchBlob, writeIndexRecord } from './cache-store.ts';
+import { commitBlob, keyForUrl, partialPath, readIndexRecord, verifyBlob, writeIndexRecord } from './cache-store.ts';
 import { parseChecksumFile } from './checksum-file.ts';
 import { withEntryLock } from './entry-lock.ts';
 import { downloadText, downloadToFile } from './http-download.ts';
@@ -50,21 +50,29 @@ export async function fetchArtifact(url: string, check: ArtifactCheck, options: 
 }
 
 async function findCached(url: string, pinned: string | undefined, check: ArtifactCheck, options: AcquireOptions): Promise<FetchedArtifact | undefined> {
-  if (pinned) {
-    const blob = await findBlob(options.cacheDir, pinned);
-    if (!blob) return undefined;
-    if (!(await readIndexRecord(options.cacheDir, url))) {
-      await writeIndexRecord(options.cacheDir, { url, sha256: pinned, size: blob.size, fetchedAt: new Date().toISOString(), checksumUrl: check.checksumUrl });
-    }
-    await touchBlob(options.cacheDir, pinned);
-    return { path: blob.path, sha256: pinned, url, size: blob.size, checksumUrl: check.checksumUrl, fromCache: true };
-  }
   const record = await readIndexRecord(options.cacheDir, url);
-  if (!record) return undefined;
-  await touchBlob(options.cacheDir, record.sha256);
-  const blob = await findBlob(options.cacheDir, record.sha256);
+  const sha256 = pinned ?? record?.sha256;
+  if (!sha256) return undefined;
+  const blob = await useVerifiedBlob(url, sha256, options);
   if (!blob) return undefined;
-  return { path: blob.path, sha256: record.sha256, url, size: blob.size, checksumUrl: record.checksumUrl ?? check.checksumUrl, fromCache: true };
+  if (pinned && !record) {
+    await writeIndexRecord(options.cacheDir, { url, sha256: pinned, size: blob.size, fetchedAt: new Date().toISOString(), checksumUrl: check.checksumUrl });
+  }
+  return { path: blob.path, sha256, url, size: blob.size, checksumUrl: (pinned ? undefined : record?.checksumUrl) ?? check.checksumUrl, fromCache: true };
+}
+
+// The cached blob for a digest once its bytes are proven; a damaged one is evicted, then fetched again (online) or
+// refused by name (offline), never used.
+async function useVerifiedBlob(url: string, sha256: string, options: AcquireOptions): Promise<{ path: string; size: number } | undefined> {
+  const checked = await verifyBlob(options.cacheDir, sha256, options.signal);
+  if (checked.state === 'ok') return checked;
+  if (checked.state === 'missing') return undefined;
+  const what = `the cached copy of ${url} (${checked.path}) is damaged: its ${checked.size} bytes hash to sha256 ${checked.actual}, not ${sha256}`;
+  if (options.offline) {
+    throw new UserError(`${what}; it was removed from the cache`, 'run the same command once with network access (or a --mirror) to download it again, then use --offline; check the disk if this happens again');
+  }
+  log.warn(`${what}; removed it, downloading it again`);
+  return undefined;
 }
 
 async function downloadVerified(url: string, pinned: string | undefined, check: ArtifactCheck, options: AcquireOptions): Promise<FetchedArtifact> {
@@ -75,7 +83,7 @@ async function downloadVerified(url: string, pinned: string | undefined, check: 
     const name = check.checksumName ?? decodeURIComponent(new URL(url).pathname.split('/').pop() ?? '');
     expected = parseChecksumFile(await downloadText(source, settings), name, check.checksumUrl);
     log.debug(`${check.checksumUrl}: sha256 of ${name} is ${expected}`);
-    const known = await findBlob(options.cacheDir, expected);
+    const known = await useVerifiedBlob(url, expected, options);
     if (known) {
       await writeIndexRecord(options.cacheDir, { url, sha256: expected, size: known.size, fetchedAt: new Date().toISOString(), checksumUrl: check.checksumUrl });
       return { path: known.path, sha256: expected, url, size: known.size, checksumUrl: check.checksumUrl, fromCache: true };

@@ -1,8 +1,7 @@
 import { createReadStream } from 'node:fs';
-import path from 'node:path';
 import { PassThrough, pipeline, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { UserError } from '../errors.ts';
+import { damagedArchive } from './image-format.ts';
 
 // A .gz image's uncompressed bytes; a truncated or damaged file fails the stream with a UserError that says so
 // (zlib's own Z_BUF_ERROR would read as a bug), for unpacking a base and for flashing alike.
@@ -12,7 +11,7 @@ export function openGunzipStream(archivePath: string, signal?: AbortSignal): Rea
   const out = new PassThrough();
   // Registered before pipeline's own handlers, so the reader sees this error rather than zlib's.
   gunzip.on('error', (error: Error) => {
-    if (isZlibError(error)) out.destroy(new UserError(`${path.basename(archivePath)} is not a readable gzip file (truncated or corrupt: ${error.message})`, 'download it again, or check the file you gave', { cause: error }));
+    if (isZlibError(error)) out.destroy(damagedArchive(archivePath, 'gzip', error.message, error));
   });
   pipeline(raw, gunzip, out, () => undefined);
   return out;

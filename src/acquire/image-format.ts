@@ -1,4 +1,5 @@
 import { open } from 'node:fs/promises';
+import { UserError } from '../errors.ts';
 
 // What an image file is packed in, decided by its first bytes (names lie: `latest` redirects, renamed files).
 export type ImageFormat = 'zip' | 'xz' | 'gzip' | 'raw';
@@ -21,4 +22,13 @@ export function formatOfMagic(head: Buffer): ImageFormat {
   if (head.length >= 6 && head.equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return 'xz';
   if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
   return 'raw';
+}
+
+const KIND: Record<Exclude<ImageFormat, 'raw'>, string> = { zip: 'zip archive', xz: 'xz file', gzip: 'gzip file' };
+
+// A damaged or cut-off input is the user's to replace, never a tool failure or a bug: one message for every
+// format, building and flashing alike, naming the file as given and what to do.
+export function damagedArchive(archivePath: string, format: Exclude<ImageFormat, 'raw'>, detail: string, cause?: unknown): UserError {
+  return new UserError(`${archivePath} is not a readable ${KIND[format]} (truncated or corrupt: ${detail})`,
+    'download it again (for a cached download: `pikube cache prune --all`), or check the file you gave', cause === undefined ? undefined : { cause });
 }

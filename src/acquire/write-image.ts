@@ -2,7 +2,7 @@ import { open, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { InternalError, InterruptedError, ToolError, UserError } from '../errors.ts';
+import { InternalError, InterruptedError, UserError } from '../errors.ts';
 import { copySparse } from '../tools/cp.ts';
 import { decompressXzToFile } from '../tools/xz.ts';
 import { openGunzipStream } from './gzip-stream.ts';
@@ -69,13 +69,6 @@ async function writeStream(source: Readable, destPath: string, signal?: AbortSig
 }
 
 async function writeXz(archivePath: string, destPath: string, signal?: AbortSignal): Promise<number> {
-  try {
-    await decompressXzToFile(archivePath, destPath, signal);
-  } catch (error) {
-    if (error instanceof ToolError && /unexpected end of input|corrupt|format not recognized|unsupported/i.test(error.stderr)) {
-      throw new UserError(`${path.basename(archivePath)} is not a readable xz file (truncated or corrupt: ${error.stderr.replace(/^xz: [^:]*: /m, '').trim()})`, 'download it again, or check the file you gave', { cause: error });
-    }
-    throw error;
-  }
+  await decompressXzToFile(archivePath, destPath, signal);
   return (await stat(destPath)).size;
 }

@@ -5,6 +5,7 @@ import { pipeline, Transform, type Readable, type TransformCallback } from 'node
 import { crc32, createInflateRaw } from 'node:zlib';
 import unzipper from 'unzipper';
 import { UserError } from '../errors.ts';
+import { damagedArchive } from './image-format.ts';
 import { isZlibError } from './gzip-stream.ts';
 
 // One file inside a zip, with what it takes to stream it out.
@@ -110,6 +111,5 @@ function hex(value: number): string {
 // A damaged or cut-off archive is the input's fault: say so, and what to do.
 export function corrupt(archivePath: string, cause: unknown): UserError {
   const detail = cause instanceof Error ? cause.message : String(cause);
-  return new UserError(`${path.basename(archivePath)} is not a readable zip archive (truncated or corrupt: ${detail})`,
-    'download it again (for a cached download: `pikube cache prune --all`), or check the file you gave', { cause });
+  return damagedArchive(archivePath, 'zip', detail, cause);
 }

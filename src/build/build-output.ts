@@ -1,9 +1,11 @@
-import { access, chmod, constants, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { access, chmod, constants, rename, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { UserError } from '../errors.ts';
 import { writeBmap } from '../flash/write-bmap.ts';
+import { throwIfInterrupted } from '../interrupt.ts';
 import { log } from '../log.ts';
 import { sha256File } from '../tools/openssl.ts';
+import { makeTempFolder, removeTempFolder } from '../temp-folder.ts';
 
 export interface OutputFiles {
   image: string;
@@ -29,7 +31,7 @@ export async function withBuildOutput(output: string, build: (work: WorkArea) =>
   await access(folder, constants.W_OK).catch(() => {
     throw new UserError(`cannot write to ${folder}`, 'choose an output in a folder you can write to with -o FILE');
   });
-  const dir = await mkdtemp(join(folder, `.${basename(output)}.pikube-`));
+  const dir = await makeTempFolder(folder, `.${basename(output)}.pikube-`);
   const image = join(dir, 'image.img');
   try {
     const { kubeconfig } = await build({ image, dir });
@@ -41,12 +43,13 @@ export async function withBuildOutput(output: string, build: (work: WorkArea) =>
       await writeFile(join(dir, 'image.kubeconfig'), kubeconfig, { mode: 0o600 });
       await chmod(join(dir, 'image.kubeconfig'), 0o600);
     }
+    if (signal) throwIfInterrupted(signal);
     await rename(image, output);
     await rename(join(dir, 'image.sha256'), `${output}.sha256`);
     await rename(join(dir, 'image.bmap'), `${output}.bmap`);
     if (kubeconfig !== undefined) await rename(join(dir, 'image.kubeconfig'), `${output}.kubeconfig`);
     return { image: output, sha256, size, bmap: `${output}.bmap`, ...(kubeconfig === undefined ? {} : { kubeconfig: `${output}.kubeconfig` }) };
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    await removeTempFolder(dir);
   }
 }

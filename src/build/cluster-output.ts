@@ -1,6 +1,8 @@
-import { access, constants, mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
+import { access, constants, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { UserError } from '../errors.ts';
+import { throwIfInterrupted } from '../interrupt.ts';
+import { makeTempFolder, removeTempFolder } from '../temp-folder.ts';
 
 // The file that marks a folder as a pikube cluster build (and lists its cards in flashing order).
 export const CLUSTER_MANIFEST = 'cluster.json';
@@ -26,7 +28,7 @@ export async function withClusterOutput<T>(output: string, build: (work: Cluster
     throw new UserError(`cannot write to ${parent}`, 'choose an output folder inside a folder you can write to with -o DIR');
   });
   await checkReplaceable(output);
-  const temp = await mkdtemp(join(parent, `.${basename(output)}.pikube-`));
+  const temp = await makeTempFolder(parent, `.${basename(output)}.pikube-`);
   const work = { out: join(temp, 'out'), scratch: join(temp, 'work') };
   try {
     await mkdir(work.out);
@@ -34,11 +36,12 @@ export async function withClusterOutput<T>(output: string, build: (work: Cluster
     const result = await build(work);
     await rm(work.scratch, { recursive: true, force: true });
     await checkReplaceable(output);
+    throwIfInterrupted();
     if (await stat(output).catch(() => undefined)) await rename(output, join(temp, 'previous'));
     await rename(work.out, output);
     return result;
   } finally {
-    await rm(temp, { recursive: true, force: true });
+    await removeTempFolder(temp);
   }
 }
 

@@ -1,10 +1,14 @@
 import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import type { AcquireOptions } from '../acquire/acquire-options.ts';
 import { acquireBase, resolveBase, type AcquiredBase } from '../acquire/acquire-base.ts';
 import { acquireOptionsFromFlags, type AcquireFlags } from '../acquire/acquire-flags.ts';
 import { readRecipeInputs, type RecipeInputs } from '../acquire/local-inputs.ts';
+import { detectImageFormat } from '../acquire/image-format.ts';
 import { writeImage } from '../acquire/write-image.ts';
 import { loadRecipe, type LoadedRecipe } from '../config/load-recipe.ts';
+import { readLayout } from '../image/read-facts.ts';
+import { checkOutputsAvoidInputs, type NamedPath } from '../same-file.ts';
 import { readBuildClock, type BuildClock } from './build-clock.ts';
 
 export interface BuildFlags extends AcquireFlags {
@@ -48,8 +52,34 @@ export async function loadBuild(flags: BuildFlags): Promise<BuildSession> {
   return { loaded, acquire, archivePath, inputs, ...(resolved.entry ? { entry: resolved.entry } : {}), base, baseName, clock: readBuildClock() };
 }
 
+// Every file and folder a build reads: the recipe, the base, the overlay, `files[].source` and build contexts.
+export function listBuildInputs(session: BuildSession): NamedPath[] {
+  const { recipe, directory, path } = session.loaded;
+  return [
+    { path, role: 'the recipe' },
+    { path: session.archivePath, role: 'the base image' },
+    ...(recipe.overlay ? [{ path: resolve(directory, recipe.overlay), role: 'the overlay folder' }] : []),
+    ...recipe.files.flatMap((file, i) => (file.source === undefined ? [] : [{ path: resolve(directory, file.source), role: `files[${i}].source` }])),
+    ...(recipe.kubernetes?.build ?? []).map((image, i) => ({ path: resolve(directory, image.context), role: `kubernetes.build[${i}].context` })),
+  ];
+}
+
+// Refuses outputs that would replace or land inside what the build reads, before anything is written.
+export async function checkBuildOutputs(session: BuildSession, outputs: readonly NamedPath[]): Promise<void> {
+  await checkOutputsAvoidInputs(listBuildInputs(session), outputs);
+}
+
+// How the base is named in messages: the user's own words, never the temporary copy being edited.
+export function describeBase(session: BuildSession): string {
+  const entry = session.entry ? ` (entry ${session.entry})` : '';
+  const cached = session.archivePath.startsWith(resolve(session.acquire.cacheDir));
+  return cached ? `${session.baseName}${entry} (cached as ${session.archivePath})` : `${session.archivePath}${entry}`;
+}
+
 // Unpacks the session's base into `dest` (a sparse file) while the base is still being verified; settles once both
-// are done, so nothing is planned from a base that turns out not to match its checksum.
+// are done, so nothing is planned from a base that turns out not to match its checksum. A plain image is checked
+// for its Raspberry Pi shape before it is copied, so a wrong file is named as the user gave it.
 export async function unpackBase(session: BuildSession, dest: string, signal: AbortSignal): Promise<void> {
+  if ((await detectImageFormat(session.archivePath).catch(() => undefined)) === 'raw') await readLayout(session.archivePath);
   await Promise.all([writeImage(session.archivePath, dest, { ...(session.entry ? { entry: session.entry } : {}), signal }), session.base]);
 }

@@ -14,7 +14,7 @@ import { deriveSecretToken } from './cluster-secrets.ts';
 import { hashPassword } from '../tools/openssl.ts';
 import { PIKUBE_VERSION } from '../version.ts';
 import { listClusterNodes } from './cluster-nodes.ts';
-import type { BuildSession } from './load-build.ts';
+import { describeBase, type BuildSession } from './load-build.ts';
 
 export interface PlannedBuild {
   plan: Plan;
@@ -54,7 +54,7 @@ export interface NodeOptions {
 // (local files, Kubernetes artifacts, images, a fresh PKI) into `workDir`.
 export async function gatherBuild(session: BuildSession, image: string, workDir: string, kept?: KeptSecrets): Promise<GatheredBuild> {
   const { recipe, directory, text } = session.loaded;
-  const facts = { ...(await readImageFacts(image)), path: session.archivePath };
+  const facts = { ...(await readImageFacts(image, describeBase(session))), path: session.archivePath };
   const { overlay, sources } = await session.inputs;
   const recipeSha256 = createHash('sha256').update(text).digest('hex');
   const { clock } = session;

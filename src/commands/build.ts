@@ -1,10 +1,11 @@
+import { stat } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { addRecipeFlags } from '../acquire/acquire-flags.ts';
 import { bootTestImage } from '../boot-test/print-report.ts';
 import { withBuildOutput } from '../build/build-output.ts';
 import { buildCluster } from '../build/build-cluster.ts';
-import { loadBuild, unpackBase, type BuildFlags, type BuildSession } from '../build/load-build.ts';
+import { checkBuildOutputs, loadBuild, unpackBase, type BuildFlags, type BuildSession } from '../build/load-build.ts';
 import { planBuild } from '../build/plan-build.ts';
 import { UserError } from '../errors.ts';
 import { formatBytes } from '../format-bytes.ts';
@@ -57,7 +58,10 @@ export function registerBuildCommand(program: Command): void {
       return;
     }
     const output = resolve(flags.output ?? `${basename(flags.config, extname(flags.config))}.img`);
-    if (output === session.archivePath) throw new UserError('the output is the base image itself', 'choose another -o FILE: pikube never edits its base in place');
+    if ((await stat(output).catch(() => undefined))?.isDirectory()) {
+      throw new UserError(`${output} is a folder, and this recipe builds one image file`, `name the image file: -o ${join(flags.output ?? output, `${basename(flags.config, extname(flags.config))}.img`)} (a folder is the output of a \`cluster:\` recipe)`);
+    }
+    await checkBuildOutputs(session, ['', '.sha256', '.bmap', '.kubeconfig'].map((suffix) => ({ path: `${output}${suffix}`, role: suffix ? `the output's ${suffix} file` : 'the output (-o)' })));
     const built = await withBuildOutput(output, async ({ image, dir }) => {
       log.step(`writing the base image (${session.baseName})`);
       await unpackBase(session, image, runSignal);
@@ -82,7 +86,7 @@ export function registerBuildCommand(program: Command): void {
 // A `cluster:` recipe: -o names a folder holding one image per card, cluster.kubeconfig and cluster.json.
 async function buildClusterCommand(session: BuildSession, flags: BuildCommandFlags, backend: ExtBackend): Promise<void> {
   const output = resolve(flags.output ?? basename(flags.config, extname(flags.config)));
-  if (output === session.archivePath) throw new UserError('the output is the base image itself', 'choose another -o DIR: pikube never edits its base in place');
+  await checkBuildOutputs(session, [{ path: output, role: 'the cluster folder (-o)' }]);
   const built = await buildCluster(session, output, backend, runSignal, { ...(flags.only ? { only: flags.only } : {}), ...(flags.secrets ? { secrets: flags.secrets } : {}) });
   for (const node of built.nodes) {
     const what = `${node.image} for ${node.hostname} (${node.role}, ${formatBytes(node.size)}, ${formatBytes(node.mappedBytes)} to write, block map ${node.bmap})`;

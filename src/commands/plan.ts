@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -11,6 +11,7 @@ import { runSignal } from '../interrupt.ts';
 import { formatPlan } from '../plan/format-plan.ts';
 import { ensureTools } from '../tools/check-tools.ts';
 import { COMMAND_SUMMARIES } from './command-table.ts';
+import { makeTempFolder, removeTempFolder } from '../temp-folder.ts';
 
 // `pikube plan`: every entry the build would write (for each card of a cluster), without touching the base or any output.
 export function registerPlanCommand(program: Command): void {
@@ -21,7 +22,7 @@ export function registerPlanCommand(program: Command): void {
   addRecipeFlags(command).action(async (flags: BuildFlags & { json?: boolean }) => {
     await ensureTools('plan');
     const session = await loadBuild(flags);
-    const work = await mkdtemp(join(tmpdir(), 'pikube-plan-'));
+    const work = await makeTempFolder(tmpdir(), 'pikube-plan-');
     try {
       let image = session.archivePath;
       if ((await detectImageFormat(image)) !== 'raw') {
@@ -40,7 +41,7 @@ export function registerPlanCommand(program: Command): void {
       const { plan } = await planBuild(session, image, work);
       process.stdout.write(flags.json ? `${JSON.stringify(plan, null, 2)}\n` : formatPlan(plan));
     } finally {
-      await rm(work, { recursive: true, force: true });
+      await removeTempFolder(work);
     }
   });
 }

@@ -18,6 +18,9 @@ export function checkKubernetes(recipe: Recipe, ctx: Context): void {
     return;
   }
   if (!recipe.hostname && !recipe.cluster) issue(['kubernetes'], 'kubernetes needs a `hostname:`: it names the node, its certificates and the kubeconfig; add `hostname: pi-1` (unique per card)');
+  if (kubernetes.distribution === 'static' && recipe.charts.length > 0) {
+    issue(['charts'], 'the static profile has no Helm controller to install charts: render the chart on your computer (`helm template NAME CHART -f values.yaml > app.yaml`) and list the file under `manifests:`, or use `distribution: k3s`');
+  }
 }
 
 interface Kubernetes {
@@ -37,9 +40,6 @@ export function checkKubernetesSection(kubernetes: Kubernetes, ctx: z.core.$Refi
     if (problem) issue(['version'], `${problem.message.replace(/^kubernetes\.version /, '')}: ${problem.hint}`);
   }
   if (kubernetes.distribution !== 'static') return;
-  if (recipe.charts.length > 0) {
-    issue(['charts'], 'the static profile has no Helm controller to install charts: render the chart on your computer (`helm template NAME CHART -f values.yaml > app.yaml`) and list the file under `manifests:`, or use `distribution: k3s`');
-  }
   if (kubernetes.build.length > 0) {
     issue(['build'], 'needs docker on the Pi, and the static profile installs only containerd: build the image on your computer, push it to a registry and list it under `images:`');
   }

@@ -5,6 +5,7 @@ import { CLUSTER_MANIFEST, formatCardLabel } from '../build/cluster-output.ts';
 import { UserError } from '../errors.ts';
 import { log } from '../log.ts';
 import { canAsk, terminalAsker } from './ask-user.ts';
+import { checkTargetHoldsNot } from './check-target-holds.ts';
 import { flashImage, type FlashOptions, type FlashSummary } from './flash-image.ts';
 
 export interface FlashClusterOptions extends Omit<FlashOptions, 'imagePath' | 'bmapPath'> {
@@ -27,6 +28,8 @@ export async function flashCluster(options: FlashClusterOptions): Promise<FlashS
       throw new UserError(`${join(options.dir, node.image)} (the image for ${node.hostname}) is missing`, 'build the cluster again with `pikube build`');
     });
   }
+  const protect = [{ path: options.dir, role: 'the cluster folder' }, ...nodes.map((other) => ({ path: join(options.dir, other.image), role: `the image of ${other.hostname}` }))];
+  if (options.device) await checkTargetHoldsNot(options.device, protect);
   const asker = options.asker ?? terminalAsker;
   if (options.asker === undefined && !canAsk()) {
     throw new UserError('flashing a cluster asks for each card in turn, and nobody is at a terminal to answer', 'run `pikube flash --cluster DIR` at a terminal, or flash each DIR/HOSTNAME.img with `pikube flash`');
@@ -40,7 +43,7 @@ export async function flashCluster(options: FlashClusterOptions): Promise<FlashS
         `continue later with: pikube flash --cluster ${options.dir} --from ${node.hostname}`);
     }
     log.step(`card ${start + i + 1}/${nodes.length}: ${label}`);
-    written.push(await flashImage({ ...options, asker, imagePath: join(options.dir, node.image) }));
+    written.push(await flashImage({ ...options, asker, imagePath: join(options.dir, node.image), protect }));
   }
   log.step(`all ${nodes.length} cards written: boot the server${nodes.filter((n) => n.role === 'server').length > 1 ? 's' : ''} first, then the agents (they retry until the server answers)`);
   return written;

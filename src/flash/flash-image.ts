@@ -6,9 +6,11 @@ import { ejectDrive } from '../tools/eject.ts';
 import { powerOffDrive } from '../tools/udisksctl.ts';
 import { unmount } from '../tools/umount.ts';
 import { canAsk, terminalAsker, type Asker } from './ask-user.ts';
+import type { NamedPath } from '../same-file.ts';
 import { countMappedBytes, readBlockMap } from './block-map.ts';
+import { checkTargetHoldsNot } from './check-target-holds.ts';
 import { checkTarget, checkWriteAccess, describeTarget, formatDriveBytes, type FlashTarget } from './flash-target.ts';
-import { readImageSize } from './image-source.ts';
+import { checkRawImageComplete, readImageSize } from './image-source.ts';
 import { findCardCandidates, listDrives, type ListDriveFunction } from './list-drives.ts';
 import { createProgressReporter } from './progress-reporter.ts';
 import { writeImage, type WriteImageOptions, type WriteResult } from './write-image.ts';
@@ -31,6 +33,8 @@ export interface FlashOptions {
   onProgress?: WriteImageOptions['onProgress'];
   afterSync?: WriteImageOptions['afterSync'];
   syncWindowBytes?: number;
+  // More files the target must not hold (a cluster's other cards), besides the image and its block map.
+  protect?: readonly NamedPath[];
 }
 
 export interface FlashSummary extends WriteResult {
@@ -45,6 +49,7 @@ export async function flashImage(options: FlashOptions): Promise<FlashSummary> {
   await access(options.imagePath).catch(() => {
     throw new UserError(`image ${options.imagePath} does not exist`, 'build one with `pikube build`, or give the path of a downloaded image');
   });
+  await checkRawImageComplete(options.imagePath);
   const bmapPath = options.useBmap === false ? undefined : await findBmapPath(options.imagePath, options.bmapPath);
   const map = bmapPath ? await readBlockMap(bmapPath) : undefined;
   const imageSize = map?.imageSize ?? await readImageSize(options.imagePath);
@@ -52,6 +57,9 @@ export async function flashImage(options: FlashOptions): Promise<FlashSummary> {
   const asker = options.asker ?? terminalAsker;
   const interactive = options.asker !== undefined || canAsk();
   const target = options.device ? await describeTarget(options.device, drives) : await chooseCard(drives, asker, options.yes === true || !interactive);
+  await checkTargetHoldsNot(target.device, [
+    { path: options.imagePath, role: 'the image' }, ...(bmapPath ? [{ path: bmapPath, role: 'its block map' }] : []), ...(options.protect ?? []),
+  ]);
   checkTarget(target, imageSize, { allowNonRemovable: options.allowNonRemovable });
   await checkWriteAccess(target, options.argv ?? ['flash', options.imagePath, '--device', target.device]);
   if (target.kind === 'block' && !options.yes) {

@@ -5,6 +5,7 @@ import { openGunzipStream } from '../acquire/gzip-stream.ts';
 import { detectImageFormat, type ImageFormat } from '../acquire/image-format.ts';
 import type { ZipEntry } from '../acquire/zip-entry.ts';
 import { UserError } from '../errors.ts';
+import { findPartitionTable } from '../tools/sfdisk.ts';
 import { openXzDecompressStream, readXzUncompressedSize } from '../tools/xz.ts';
 
 export interface ImageStream {
@@ -21,6 +22,20 @@ export async function readImageSize(path: string): Promise<number | undefined> {
   if (format === 'xz') return readXzUncompressedSize(path);
   if (format === 'zip') return (await findZipImage(path)).entry.uncompressedSize;
   return undefined;
+}
+
+// Refuses a plain image cut short (a partition ends past the end of the file): unlike .xz, .gz and .zip, a raw
+// image carries no checksum of its own, and its partition table is the one record of how long it must be.
+export async function checkRawImageComplete(path: string): Promise<void> {
+  if ((await detectImageFormat(path)) !== 'raw') return;
+  const table = await findPartitionTable(path);
+  if (!table) return;
+  const { size } = await stat(path);
+  const cut = table.partitions.find((p) => (p.start + p.size) * table.sectorSize > size);
+  if (cut) {
+    throw new UserError(`${path} is truncated: partition ${cut.number} ends at byte ${(cut.start + cut.size) * table.sectorSize}, and the file has ${size} bytes`,
+      'the copy or download was cut short: get the image again (or build it again with `pikube build`)');
+  }
 }
 
 // The image's bytes as one stream, decompressed on the fly (.gz, .xz, .zip) by acquire's checked readers; read it at once.

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, truncate } from 'node:fs/promises';
+import { truncate } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { UserError } from '../errors.ts';
 import { throwIfInterrupted } from '../interrupt.ts';
@@ -10,6 +10,7 @@ import { growExt } from '../tools/resize2fs.ts';
 import type { ExtBackend } from './backend.ts';
 import { resolveParentLinks } from './resolve-ext-paths.ts';
 import { verifyExtEntries } from './verify-entries.ts';
+import { makeTempFolder, removeTempFolder } from '../temp-folder.ts';
 
 const TYPE_BITS = { directory: 0o040000, file: 0o100000, symlink: 0o120000 } as const;
 
@@ -19,7 +20,7 @@ export const debugfsBackend: ExtBackend = {
 
   // resize2fs cannot work through `?offset=`, so the partition is resized as a file of its own and copied back.
   async grow(target, signal) {
-    const dir = await mkdtemp(join(dirname(target.image), '.pikube-grow-'));
+    const dir = await makeTempFolder(dirname(target.image), '.pikube-grow-');
     try {
       const part = join(dir, 'root.ext4');
       await copyRangeSparse(target.image, { offset: target.offset, length: target.size }, part, 0, signal);
@@ -29,7 +30,7 @@ export const debugfsBackend: ExtBackend = {
       await punchHole(target.image, target.offset, target.size);
       await copyRangeSparse(part, { offset: 0, length: target.size }, target.image, target.offset, signal);
     } finally {
-      await rm(dir, { recursive: true, force: true });
+      await removeTempFolder(dir);
     }
   },
 

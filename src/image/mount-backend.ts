@@ -1,3 +1,4 @@
+import { rmdirSync } from 'node:fs';
 import { chmod, copyFile, lchown, lstat, mkdir, mkdtemp, readlink, rmdir, symlink, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
@@ -6,20 +7,24 @@ import { UserError } from '../errors.ts';
 import type { PlanEntry } from '../plan/types.ts';
 import { statExtPaths } from '../tools/debugfs.ts';
 import { repairExt } from '../tools/e2fsck.ts';
-import { attachLoop, detachLoop } from '../tools/losetup.ts';
+import { registerLastResort, throwIfInterrupted } from '../interrupt.ts';
+import { attachLoop, detachLoop, detachLoopNow } from '../tools/losetup.ts';
 import { mountExt4 } from '../tools/mount.ts';
-import { unmount } from '../tools/umount.ts';
+import { unmount, unmountNow } from '../tools/umount.ts';
 import { growExt } from '../tools/resize2fs.ts';
 import type { ExtBackend, ExtTarget } from './backend.ts';
 import { verifyExtEntries } from './verify-entries.ts';
 
-// Attaches a loop device bounded to the partition for the length of `fn`, and always detaches it.
+// Attaches a loop device bounded to the partition for the length of `fn`, and always detaches it (on a forced
+// exit too, by the last-resort release).
 export async function withLoopDevice<T>(target: ExtTarget, fn: (device: string) => Promise<T>): Promise<T> {
   const device = await attachLoop(target.image, target.offset, target.size);
+  const unregister = registerLastResort(() => detachLoopNow(device));
   try {
     return await fn(device);
   } finally {
     await detachLoop(device);
+    unregister();
   }
 }
 
@@ -27,15 +32,20 @@ export async function withLoopDevice<T>(target: ExtTarget, fn: (device: string) 
 async function withMountedExt<T>(target: ExtTarget, fn: (root: string) => Promise<T>): Promise<T> {
   return withLoopDevice(target, async (device) => {
     const root = await mkdtemp(join(tmpdir(), 'pikube-mnt-'));
+    // Never removed recursively: if the unmount failed, that would delete the image's files through the mount.
+    const forgetFolder = registerLastResort(() => rmdirSync(root));
     try {
       await mountExt4(device, root);
+      const unregister = registerLastResort(() => unmountNow(root));
       try {
         return await fn(root);
       } finally {
         await unmount(root);
+        unregister();
       }
     } finally {
       await rmdir(root).catch(() => undefined);
+      forgetFolder();
     }
   });
 }
@@ -55,7 +65,10 @@ export const mountBackend: ExtBackend = {
   async write(target, entries, hostPathOf) {
     requireRoot();
     await withMountedExt(target, async (root) => {
-      for (const entry of entries) await writeEntry(root, entry, hostPathOf);
+      for (const entry of entries) {
+        throwIfInterrupted();
+        await writeEntry(root, entry, hostPathOf);
+      }
     });
     await verifyExtEntries(entries, await statExtPaths({ image: target.image, offset: target.offset }, entries.map((e) => e.path)));
   },

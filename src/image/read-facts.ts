@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UserError } from '../errors.ts';
@@ -10,6 +10,7 @@ import { readPartitionTable, type PartitionTable } from '../tools/sfdisk.ts';
 import { checkFatHeader } from './check-fat-header.ts';
 import { detectFilesystem } from './detect-filesystem.ts';
 import { readElfArchitecture } from './elf-arch.ts';
+import { makeTempFolder, removeTempFolder } from '../temp-folder.ts';
 
 export interface ImageLayout {
   table: PartitionTable;
@@ -18,20 +19,21 @@ export interface ImageLayout {
   root: PartitionFacts;
 }
 
-// Finds the Raspberry Pi shape in any MBR or GPT image: a FAT boot partition and an ext4 root after it.
-export async function readLayout(image: string): Promise<ImageLayout> {
+// Finds the Raspberry Pi shape in any MBR or GPT image: a FAT boot partition and an ext4 root after it. Errors
+// call the image `name`: the file the user gave, when `image` is the copy being built.
+export async function readLayout(image: string, name = image): Promise<ImageLayout> {
   const info = await stat(image).catch(() => undefined);
   if (!info?.isFile()) {
-    throw new UserError(`the base image ${image} ${info ? 'is not a regular file' : 'does not exist'}`, 'set `base:` in the recipe, or pass --base PATH, to a Raspberry Pi OS or Hypriot .img');
+    throw new UserError(`the base image ${name} ${info ? 'is not a regular file' : 'does not exist'}`, 'set `base:` in the recipe, or pass --base PATH, to a Raspberry Pi OS or Hypriot .img');
   }
-  const table = await readPartitionTable(image);
+  const table = await readPartitionTable(image, name);
   const partitions = table.partitions.map((p) => ({
     number: p.number, start: p.start, size: p.size, type: p.type,
     partuuid: table.label === 'dos' ? `${table.id.replace(/^0x/, '')}-${String(p.number).padStart(2, '0')}` : (p.uuid ?? '').toLowerCase(),
   }));
   for (const p of partitions) {
     if ((p.start + p.size) * table.sectorSize > info.size) {
-      throw new UserError(`partition ${p.number} of ${image} ends past the end of the file (${(p.start + p.size) * table.sectorSize} > ${info.size} bytes)`,
+      throw new UserError(`partition ${p.number} of ${name} ends past the end of the file (${(p.start + p.size) * table.sectorSize} > ${info.size} bytes)`,
         'the image is truncated or its partition table is corrupt: download or decompress it again');
     }
   }
@@ -40,7 +42,7 @@ export async function readLayout(image: string): Promise<ImageLayout> {
   const root = partitions.find((p, i) => kinds[i] === 'ext' && (!boot || p.start > boot.start));
   if (!boot || !root) {
     const found = partitions.map((p, i) => `#${p.number} ${kinds[i]}`).join(', ') || 'no partitions';
-    throw new UserError(`${image} is not a Raspberry Pi style image: it needs a FAT boot partition and an ext4 root partition (found ${found})`,
+    throw new UserError(`${name} is not a Raspberry Pi style image: it needs a FAT boot partition and an ext4 root partition (found ${found})`,
       'use a Raspberry Pi OS or Hypriot image, or check that the download is complete');
   }
   const fatProblem = await checkFatHeader(image, boot.start * table.sectorSize, boot.size * table.sectorSize);
@@ -52,8 +54,8 @@ export async function readLayout(image: string): Promise<ImageLayout> {
 }
 
 // Everything the plan may depend on, read without mounting: sizes, free space, users, OS, architecture.
-export async function readImageFacts(image: string): Promise<ImageFacts> {
-  const layout = await readLayout(image);
+export async function readImageFacts(image: string, name = image): Promise<ImageFacts> {
+  const layout = await readLayout(image, name);
   const { table, boot, root } = layout;
   const info = await stat(image);
   const fatVolume: FatVolume = { image, offset: boot.start * table.sectorSize };
@@ -118,7 +120,7 @@ async function readOsRelease(volume: ExtVolume): Promise<Record<string, string>>
 
 // The userland's architecture, from the ELF header of a binary every Debian-family image has.
 async function readArchitecture(volume: ExtVolume): Promise<string | undefined> {
-  const dir = await mkdtemp(join(tmpdir(), 'pikube-elf-'));
+  const dir = await makeTempFolder(tmpdir(), 'pikube-elf-');
   try {
     for (const candidate of ['/usr/bin/env', '/bin/busybox', '/usr/bin/ls', '/bin/ls', '/sbin/init']) {
       const target = join(dir, 'elf');
@@ -129,7 +131,7 @@ async function readArchitecture(volume: ExtVolume): Promise<string | undefined> 
     }
     return undefined;
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    await removeTempFolder(dir);
   }
 }
 

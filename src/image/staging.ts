@@ -1,7 +1,8 @@
-import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PlanEntry } from '../plan/types.ts';
+import { makeTempFolder, removeTempFolder } from '../temp-folder.ts';
 
 export interface Staging extends AsyncDisposable {
   hostPathOf(entry: PlanEntry): string;
@@ -10,7 +11,7 @@ export interface Staging extends AsyncDisposable {
 // Gives every file entry a host path with a plain name: text is written out, host files are linked to,
 // so tools that take arguments as text (debugfs) never see quotes or spaces from users' file names.
 export async function stageContents(entries: readonly PlanEntry[]): Promise<Staging> {
-  const dir = await mkdtemp(join(tmpdir(), 'pikube-stage-'));
+  const dir = await makeTempFolder(tmpdir(), 'pikube-stage-');
   const paths = new Map<PlanEntry, string>();
   try {
     let index = 0;
@@ -22,7 +23,7 @@ export async function stageContents(entries: readonly PlanEntry[]): Promise<Stag
       paths.set(entry, path);
     }
   } catch (error) {
-    await rm(dir, { recursive: true, force: true });
+    await removeTempFolder(dir);
     throw error;
   }
   return {
@@ -32,7 +33,7 @@ export async function stageContents(entries: readonly PlanEntry[]): Promise<Stag
       return path;
     },
     async [Symbol.asyncDispose]() {
-      await rm(dir, { recursive: true, force: true });
+      await removeTempFolder(dir);
     },
   };
 }

@@ -3,7 +3,8 @@ import { createReadStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ToolError } from '../errors.ts';
-import { blobPath as cachedBlobPath, commitBlob, findBlob, touchBlob } from '../acquire/cache-store.ts';
+import { blobPath as cachedBlobPath, commitBlob, findBlob, recordVerified, touchBlob, verifyBlob } from '../acquire/cache-store.ts';
+import { log } from '../log.ts';
 
 const SHA256 = /^sha256:([a-f0-9]{64})$/;
 
@@ -24,13 +25,17 @@ export function partialBlobPath(cacheDir: string, digest: string): string {
   return join(cacheDir, 'tmp', `${digestHex(digest)}.partial`);
 }
 
-// True when the blob is cached with the expected size (contents are re-verified whenever they are read out); a
-// hit marks the blob used, so `cache prune --older-than` keeps layers that builds still use.
-export async function hasBlob(cacheDir: string, digest: string, size?: number): Promise<boolean> {
+// True when the blob is cached with the expected size and its bytes are proven (hashed again when the file
+// changed since its last check); a damaged copy is removed, so the pull fetches it again. A hit marks the blob
+// used, so `cache prune --older-than` keeps layers that builds still use.
+export async function hasBlob(cacheDir: string, digest: string, size?: number, signal?: AbortSignal): Promise<boolean> {
   const found = await findBlob(cacheDir, digestHex(digest));
   if (!found || (size !== undefined && found.size !== size)) return false;
-  await touchBlob(cacheDir, digestHex(digest));
-  return true;
+  const checked = await verifyBlob(cacheDir, digestHex(digest), signal);
+  if (checked.state === 'damaged') {
+    log.warn(`the cached blob ${digest} (${checked.path}) is damaged: it hashes to sha256:${checked.actual}; removed it, so it is pulled again`);
+  }
+  return checked.state === 'ok';
 }
 
 // sha256:<hex> of some bytes.
@@ -58,6 +63,7 @@ export async function writeBlob(cacheDir: string, digest: string, data: Buffer, 
   try {
     await writeFile(temp, data);
     await rename(temp, target);
+    await recordVerified(cacheDir, digestHex(digest));
   } finally {
     await rm(temp, { force: true });
   }
@@ -78,6 +84,7 @@ export async function readBlob(cacheDir: string, digest: string): Promise<Buffer
     throw digestMismatch(digest, actual, `the cache (${path})`);
   }
   await touchBlob(cacheDir, digestHex(digest));
+  await recordVerified(cacheDir, digestHex(digest));
   return data;
 }
 

@@ -1,9 +1,10 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ToolError } from '../errors.ts';
 import { runTool } from './run.ts';
 import { readSourceDateEpoch } from '../source-date-epoch.ts';
+import { makeTempFolder, removeTempFolder } from '../temp-folder.ts';
 
 // An ext4 filesystem inside an image file, addressed through libext2fs's `?offset=` io option.
 export interface ExtVolume {
@@ -40,7 +41,7 @@ export function quote(path: string): string {
 // Runs a batch of debugfs requests in one process and splits stdout per request.
 // debugfs exits 0 even when a request fails, so every stderr line but its banner is treated as a failure.
 export async function runDebugfs(volume: ExtVolume, requests: readonly string[], options: { write: boolean }): Promise<string[]> {
-  const dir = await mkdtemp(join(tmpdir(), 'pikube-debugfs-'));
+  const dir = await makeTempFolder(tmpdir(), 'pikube-debugfs-');
   try {
     const script = join(dir, 'requests');
     await writeFile(script, `${requests.join('\n')}\n`);
@@ -53,7 +54,7 @@ export async function runDebugfs(volume: ExtVolume, requests: readonly string[],
     }
     return splitSections(result.stdout, requests.length);
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    await removeTempFolder(dir);
   }
 }
 

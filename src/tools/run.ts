@@ -14,6 +14,9 @@ export interface RunOptions {
   // With a timeout: report that the tool was stopped at the deadline (timedOut) instead of throwing.
   returnOnTimeout?: boolean;
   stdin?: Options['stdin'];
+  // Run in a process group of its own, out of reach of the terminal's Ctrl-C: for release steps (unmount,
+  // detach) that must finish even when the user presses it again.
+  shielded?: boolean;
 }
 
 export interface RunResult {
@@ -38,6 +41,7 @@ export async function runTool(file: string, args: readonly string[], options: Ru
       timeout: options.timeoutMs,
       stdout: options.stdout,
       ...(options.stdin === undefined ? {} : { stdin: options.stdin }),
+      ...(options.shielded ? { detached: true } : {}),
       encoding: 'utf8',
       maxBuffer: 256 * 1024 * 1024,
     });

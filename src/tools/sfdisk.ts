@@ -27,19 +27,31 @@ interface SfdiskJson {
   };
 }
 
-// Reads an image's MBR or GPT; a file with no table is the user's problem, not a crash.
-export async function readPartitionTable(image: string): Promise<PartitionTable> {
-  const result = await runTool('sfdisk', ['--json', image], { okExitCodes: [1] });
-  if (result.exitCode !== 0 || !result.stdout.trim()) {
-    throw new UserError(`${image} has no partition table sfdisk can read${result.stderr.trim() ? ` (${result.stderr.trim()})` : ''}`,
+// Reads an image's MBR or GPT; a file with no table is the user's problem, not a crash. `name` is how the
+// user knows the file (a temporary copy being edited is named for the base it came from).
+export async function readPartitionTable(image: string, name = image): Promise<PartitionTable> {
+  const { table, stderr } = await dumpPartitionTable(image, name);
+  if (!table) {
+    throw new UserError(`${name} has no partition table sfdisk can read${stderr ? ` (${stderr.replaceAll(image, name)})` : ''}`,
       'give a Raspberry Pi OS or Hypriot disk image (.img, or the archive it came in), not a single partition or another file');
   }
+  return table;
+}
+
+// An image's MBR or GPT, or undefined when it has none (a file that is not a disk image at all).
+export async function findPartitionTable(image: string, name = image): Promise<PartitionTable | undefined> {
+  return (await dumpPartitionTable(image, name)).table;
+}
+
+async function dumpPartitionTable(image: string, name: string): Promise<{ table?: PartitionTable; stderr: string }> {
+  const result = await runTool('sfdisk', ['--json', image], { okExitCodes: [1] });
+  if (result.exitCode !== 0 || !result.stdout.trim()) return { stderr: result.stderr.trim() };
   const json = JSON.parse(result.stdout) as SfdiskJson;
   const table = json.partitiontable;
   if (table.label !== 'dos' && table.label !== 'gpt') {
-    throw new UserError(`${image} has a ${table.label} partition table`, 'pikube reads MBR (dos) and GPT images only');
+    throw new UserError(`${name} has a ${table.label} partition table`, 'pikube reads MBR (dos) and GPT images only');
   }
-  return {
+  return { stderr: '', table: {
     label: table.label,
     id: table.id,
     sectorSize: table.sectorsize ?? 512,
@@ -52,7 +64,7 @@ export async function readPartitionTable(image: string): Promise<PartitionTable>
       name: p.name,
       bootable: Boolean(p.bootable),
     })),
-  };
+  } };
 }
 
 // Grows partition N to the end of the (already extended) image; sfdisk keeps the disk identifier and PARTUUIDs.

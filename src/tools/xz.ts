@@ -3,7 +3,8 @@ import { open } from 'node:fs/promises';
 import { PassThrough, type Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { execa } from 'execa';
-import { ToolError } from '../errors.ts';
+import { damagedArchive } from '../acquire/image-format.ts';
+import { ToolError, UserError } from '../errors.ts';
 import { log } from '../log.ts';
 import { missingTool, runTool } from './run.ts';
 
@@ -13,7 +14,9 @@ export async function decompressXzToFile(archivePath: string, destPath: string, 
   const handle = await open(destPath, 'w');
   const destination = createWriteStream('', { fd: handle, autoClose: false });
   try {
-    await runTool('xz', ['--decompress', '--stdout', '--threads=0', '--', archivePath], { stdout: destination, cancelSignal: signal });
+    await runTool('xz', ['--decompress', '--stdout', '--threads=0', '--', archivePath], { stdout: destination, cancelSignal: signal }).catch((error: unknown) => {
+      throw error instanceof ToolError ? xzFailure(archivePath, error) : error;
+    });
   } finally {
     destination.destroy();
     await handle.close();
@@ -22,7 +25,9 @@ export async function decompressXzToFile(archivePath: string, destPath: string, 
 
 // The uncompressed size recorded in an .xz file's index, without decompressing it.
 export async function readXzUncompressedSize(path: string): Promise<number | undefined> {
-  const { stdout } = await runTool('xz', ['--robot', '--list', path]);
+  const { stdout } = await runTool('xz', ['--robot', '--list', path]).catch((error: unknown) => {
+    throw error instanceof ToolError ? xzFailure(path, error) : error;
+  });
   const totals = stdout.split('\n').find((line) => line.startsWith('totals\t'))?.split('\t');
   const size = Number(totals?.[4]);
   return Number.isFinite(size) && size > 0 ? size : undefined;
@@ -46,7 +51,15 @@ export function openXzDecompressStream(path: string, signal?: AbortSignal): Read
     }
     output.destroy(result.exitCode === undefined && /ENOENT/.test(String(result.message))
       ? missingTool('xz')
-      : new ToolError({ command: `xz ${args.join(' ')}`, exitCode: result.exitCode, stderr: stderr || `ended early: ${result.shortMessage}` }));
+      : xzFailure(path, new ToolError({ command: `xz ${args.join(' ')}`, exitCode: result.exitCode, stderr: stderr || `ended early: ${result.shortMessage}` })));
   });
   return output;
+}
+
+// xz's own words for data it cannot read (cut off, damaged, not xz at all) make the input the user's problem;
+// anything else (no memory, a killed process) stays a tool failure.
+function xzFailure(path: string, error: ToolError): UserError | ToolError {
+  if (!/unexpected end of input|compressed data is corrupt|file format not recognized|unsupported (options|type of integrity check)/i.test(error.stderr)) return error;
+  const detail = error.stderr.split('\n').map((line) => line.replace(/^xz: .*?: (?=[A-Z])/, '').trim()).filter(Boolean).join('; ');
+  return damagedArchive(path, 'xz', detail, error);
 }

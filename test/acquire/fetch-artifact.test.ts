@@ -8,6 +8,7 @@ import test, { type ExecutionContext } from 'ava';
 import { execa } from 'execa';
 import { InterruptedError, ToolError, UserError } from '../../src/errors.ts';
 import type { AcquireOptions } from '../../src/acquire/acquire-options.ts';
+import { explainDownloadError } from '../../src/acquire/download-errors.ts';
 import { fetchArtifact } from '../../src/acquire/fetch-artifact.ts';
 import { cutAfter, serveBytes, startFixture, type Fixture } from './helpers/http-fixture.ts';
 
@@ -180,10 +181,14 @@ test('a download without any checksum is refused', async (t) => {
   await t.throwsAsync(fetchArtifact(`${fixture.base}/img.zip`, {}, options), { instanceOf: UserError, message: /only uses downloads it can verify/ });
 });
 
-test('DNS failure is a UserError naming the host', async (t) => {
-  const { options } = await setup(t);
-  const error = await t.throwsAsync(fetchArtifact('https://no-such-host.invalid/img.zip', { sha256: digest }, { ...options, retries: 0 }), { instanceOf: UserError });
-  t.regex(error.message, /cannot resolve no-such-host\.invalid \(DNS lookup failed\)/);
+test('a DNS failure (no such name, or no DNS server answering) is the network\'s failure: a ToolError naming the host', (t) => {
+  for (const code of ['ENOTFOUND', 'EAI_AGAIN']) {
+    const cause = Object.assign(new Error(`getaddrinfo ${code} no-such-host.invalid`), { code, hostname: 'no-such-host.invalid' });
+    const error = explainDownloadError(cause, 'https://no-such-host.invalid/img.zip', 3, '/cache');
+    t.true(error instanceof ToolError, code);
+    t.regex(error.message, /^cannot resolve no-such-host\.invalid \(DNS lookup failed.*\) after 3 attempts for https:\/\/no-such-host\.invalid\/img\.zip$/);
+    t.regex((error as ToolError).hint ?? '', /check the network connection and DNS.*--mirror URL, or --offline/);
+  }
 });
 
 test('two concurrent fetches of one entry share a single download through the lock', async (t) => {
@@ -247,4 +252,57 @@ test('a TLS failure (self-signed certificate) is a UserError naming the host and
 test('a mirror that is not an http(s) URL is a UserError', async (t) => {
   const { options } = await setup(t);
   await t.throwsAsync(fetchArtifact('https://images.example/img.zip', { sha256: digest }, { ...options, mirror: '127.0.0.1:8080' }), { instanceOf: UserError, message: 'the mirror 127.0.0.1:8080 is not an http(s) URL' });
+});
+
+// Flips one byte in place: same size, same inode, the bytes no longer match the name.
+async function corruptInPlace(file: string, restoreTimes = false): Promise<void> {
+  const { open, utimes } = await import('node:fs/promises');
+  const before = await stat(file);
+  const handle = await open(file, 'r+');
+  const one = Buffer.alloc(1);
+  await handle.read(one, 0, 1, 1000);
+  one[0] = (one[0] ?? 0) ^ 0xff;
+  await handle.write(one, 0, 1, 1000);
+  await handle.close();
+  if (restoreTimes) await utimes(file, before.atime, before.mtime);
+}
+
+test('a cached entry corrupted in place (same size) is caught on use, evicted and downloaded again', async (t) => {
+  const { fixture, options } = await setup(t);
+  fixture.route('/img.zip', serveBytes(body));
+  const url = `${fixture.base}/img.zip`;
+  const first = await fetchArtifact(url, { sha256: digest }, options);
+  t.true((await fetchArtifact(url, { sha256: digest }, options)).fromCache, 'an unchanged entry is used as it is');
+  await corruptInPlace(first.path);
+  const again = await fetchArtifact(url, { sha256: digest }, options);
+  t.false(again.fromCache);
+  t.is(fixture.requests.length, 2);
+  t.true((await readFile(again.path)).equals(body));
+});
+
+test('an entry found through a checksum file is proven too: corrupted with its mtime set back, it is fetched again', async (t) => {
+  const { fixture, options } = await setup(t);
+  fixture.route('/img.zip', serveBytes(body));
+  fixture.route('/img.zip.sha256', serveBytes(Buffer.from(`${digest}  img.zip\n`)));
+  const url = `${fixture.base}/img.zip`;
+  const check = { checksumUrl: `${fixture.base}/img.zip.sha256` };
+  const first = await fetchArtifact(url, check, options);
+  await corruptInPlace(first.path, true);
+  const again = await fetchArtifact(url, check, options);
+  t.false(again.fromCache);
+  t.true((await readFile(again.path)).equals(body));
+  t.is(fixture.requests.filter((r) => r.path === '/img.zip').length, 2);
+});
+
+test('offline, a corrupted cached entry is refused by name with the fix, even with its mtime set back', async (t) => {
+  const { fixture, options } = await setup(t);
+  fixture.route('/img.zip', serveBytes(body));
+  const url = `${fixture.base}/img.zip`;
+  const first = await fetchArtifact(url, { sha256: digest }, options);
+  await corruptInPlace(first.path, true);
+  const error = await t.throwsAsync(fetchArtifact(url, { sha256: digest }, { ...options, offline: true }), { instanceOf: UserError });
+  t.regex(error.message, new RegExp(`the cached copy of ${url.replaceAll('.', '\\.')} \\(${first.path}\\) is damaged: its ${body.length} bytes hash to sha256 [0-9a-f]{64}, not ${digest}`));
+  t.regex(error.hint ?? '', /network access \(or a --mirror\) to download it again/);
+  t.deepEqual(await cacheFiles(options.cacheDir, 'blobs/sha256'), []);
+  t.is(fixture.requests.length, 1);
 });

@@ -108,3 +108,23 @@ test('an interrupted pull or tarball write stops with InterruptedError and leave
   await t.throwsAsync(writeImageTarball(pulled, join(outDir, 'x.tar'), { signal: aborted.signal }), { instanceOf: InterruptedError });
   t.deepEqual(await readdir(outDir), []);
 });
+
+test('a cached layer corrupted in place (same size) is proven bad by the next pull and fetched again before use', async (t) => {
+  const { fixture } = t.context;
+  const cacheDir = await fixture.makeCacheDir();
+  const proxy = await startProxy(fixture.open.url);
+  t.teardown(() => proxy.stop());
+  const ref = `${proxy.host}/test/app:1`;
+  const options = { platform: parsePlatform('linux/arm64'), cacheDir, dockerConfigPath: fixture.noDockerConfig };
+  const pulled = await pullImage(ref, options);
+  const layer = pulled.layers[1]?.digest ?? '';
+  const gets = () => proxy.seen.filter((r) => r.path.endsWith(`/blobs/${layer}`)).length;
+  await pullImage(ref, options);
+  t.is(gets(), 1, 'an unchanged layer is not fetched again');
+  const bytes = await readFile(blobPath(cacheDir, layer));
+  bytes[10] = (bytes[10] ?? 0) ^ 0x01;
+  await writeFile(blobPath(cacheDir, layer), bytes);
+  await pullImage(ref, options);
+  t.is(gets(), 2);
+  t.deepEqual(await readFile(blobPath(cacheDir, layer)), await readLayoutBlob(fixture.image.layoutDir, layer));
+});
