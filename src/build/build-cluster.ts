@@ -60,7 +60,7 @@ export async function buildCluster(session: BuildSession, output: string, backen
       : [];
     const ownKeys = await keys;
     const plans = nodes.map((node, i) => planNode(session, gathered, node.recipe, {
-      role: node.kube, extraEntries: planNodeIdentity(node.hostname, [...(ownKeys[i] ?? []), ...(rsaKeys[i] ?? [])]),
+      role: node.kube, extraEntries: planNodeIdentity(node.hostname, [...(ownKeys[i] ?? []), ...(rsaKeys[i] ?? [])]), ownHostKeys: true,
     }));
     const { shared, nodes: own } = splitSharedPlan(plans);
     log.step(`writing what every card shares (${shared.entries.length} entries)`);

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { basename, extname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { addRecipeFlags } from '../acquire/acquire-flags.ts';
@@ -13,6 +14,7 @@ import type { ExtBackend } from '../image/backend.ts';
 import { debugfsBackend } from '../image/debugfs-backend.ts';
 import { mountBackend } from '../image/mount-backend.ts';
 import { runSignal } from '../interrupt.ts';
+import { describeMdnsServer } from '../kube/kubeconfig.ts';
 import { log } from '../log.ts';
 import { ensureTools } from '../tools/check-tools.ts';
 import { parseMachine } from './boot-test.ts';
@@ -55,7 +57,10 @@ export function registerBuildCommand(program: Command): void {
       return kubeconfig === undefined ? {} : { kubeconfig };
     }, runSignal);
     log.info(`built ${built.image} (${(built.size / 2 ** 20).toFixed(0)} MiB, sha256 ${built.sha256})`);
-    if (built.kubeconfig) log.info(`kubeconfig for this node: ${built.kubeconfig} (kubectl --kubeconfig ${built.kubeconfig} get nodes, once the Pi is up)`);
+    if (built.kubeconfig) {
+      log.info(`kubeconfig for this node: ${built.kubeconfig} (kubectl --kubeconfig ${built.kubeconfig} get nodes, once the Pi is up)`);
+      await warnOnMdnsServer(built.kubeconfig);
+    }
     process.stdout.write(`${built.image}\n`);
     if (flags.bootTest) {
       log.step('boot test');
@@ -71,8 +76,14 @@ async function buildClusterCommand(session: BuildSession, flags: BuildCommandFla
   const built = await buildCluster(session, output, backend, runSignal);
   for (const node of built.nodes) log.info(`built ${node.image} for ${node.hostname} (${node.role}, ${formatBytes(node.size)}, ${formatBytes(node.mappedBytes)} to write, block map ${node.bmap})`);
   log.info(`kubeconfig for the cluster: ${built.kubeconfig} (kubectl --kubeconfig ${built.kubeconfig} get nodes, once the server is up)`);
+  await warnOnMdnsServer(built.kubeconfig);
   log.info(`flash the cards in order: sudo pikube flash --cluster ${built.dir}`);
   process.stdout.write(`${built.dir}\n`);
+}
+
+async function warnOnMdnsServer(kubeconfig: string): Promise<void> {
+  const warning = describeMdnsServer(await readFile(kubeconfig, 'utf8'), kubeconfig);
+  if (warning) log.warn(warning);
 }
 
 function pickBackend(name: string): ExtBackend {

@@ -98,8 +98,12 @@ const cluster = z.strictObject({
   clusterCidr: cidr.optional(),
 });
 
+// The Raspberry Pi model the card is for (optional): pikube refuses Kubernetes on the ARMv6 ones.
+export const BOARDS = ['pi1', 'pi-zero', 'pi-zero-w', 'cm1', 'pi2', 'pi-zero-2-w', 'pi3', 'cm3', 'pi4', 'pi400', 'cm4', 'pi5', 'pi500', 'cm5'] as const;
+
 const recipeObject = z.strictObject({
   base: z.union([z.string().min(1), baseObject]),
+  board: z.enum(BOARDS).optional(),
   hostname: hostname.optional(),
   user: user.optional(),
   wifi: wifi.optional(),
