@@ -65,7 +65,9 @@ export async function makeDemoBase(options: DemoBaseOptions): Promise<void> {
   try {
     const bootDir = join(work, 'boot');
     await mkdir(bootDir);
-    await writeFile(join(bootDir, 'cmdline.txt'), `console=serial0,115200 console=tty1 root=PARTUUID=${partuuid} rootfstype=ext4 fsck.repair=yes rootwait\n`);
+    // Bookworm's pi-gen line ends in raspberrypi-sys-mods' firstboot init (stage2 07-resize-init.diff).
+    const init = options.os === 'bookworm' ? ' quiet init=/usr/lib/raspberrypi-sys-mods/firstboot' : '';
+    await writeFile(join(bootDir, 'cmdline.txt'), `console=serial0,115200 console=tty1 root=PARTUUID=${partuuid} rootfstype=ext4 fsck.repair=yes rootwait${init}\n`);
     await writeFile(join(bootDir, 'config.txt'), arch === 'arm64' ? 'arm_64bit=1\n' : 'enable_uart=0\n');
     if (options.cloudInit ?? shape?.cloudInit ?? arch === 'armhf') {
       await writeFile(join(bootDir, 'user-data'), options.os === 'hypriot' ? HYPRIOT_USER_DATA : '#cloud-config\nhostname: black-pearl\n');
@@ -178,6 +180,7 @@ async function shapeRoot(root: string, os: DemoOs, arch: string): Promise<void> 
     await rm(join(root, 'etc/rpi'), { recursive: true, force: true });
     await put('usr/lib/systemd/system/regenerate_ssh_host_keys.service', unit);
     await put('usr/lib/systemd/system/sshswitch.service', unit);
+    await put('usr/lib/raspberrypi-sys-mods/regenerate_ssh_host_keys', '#!/bin/sh -e\nrm -f /etc/ssh/ssh_host_*_key*\nssh-keygen -A > /dev/null\n', 0o755);
     return;
   }
   await put('usr/bin/cloud-init', '#!/usr/bin/python3\n', 0o755);

@@ -24,9 +24,25 @@ export function planIdentity(recipe: Recipe, facts: ImageFacts, inputs: Identity
   } else if (recipe.network) {
     entries.push(...staticAddressEntries(recipe.network, facts));
   }
-  if (inputs.ownHostKeys && facts.hostKeyRegeneration) {
-    entries.push({ type: 'symlink', partition: 'root', path: '/etc/systemd/system/regenerate_ssh_host_keys.service', target: '/dev/null', uid: 0, gid: 0,
-      origin: 'cluster card host keys (raspberrypi-sys-mods regeneration masked)' });
+  if (inputs.ownHostKeys) entries.push(...keepHostKeyEntries(facts));
+  return entries;
+}
+
+const SYS_MODS_FIRSTBOOT = 'init=/usr/lib/raspberrypi-sys-mods/firstboot';
+
+// raspberrypi-sys-mods deletes and remakes every host key at first boot: regenerate_ssh_host_keys.service (masked
+// here), and on Bookworm also its firstboot init (`init=` on the kernel command line), which calls the script
+// directly. There the script is replaced by one that keeps existing keys and makes only missing ones, then
+// disables the service as the original does; a package upgrade restores the original, which never runs again.
+function keepHostKeyEntries(facts: ImageFacts): PlanEntry[] {
+  const origin = 'cluster card host keys (raspberrypi-sys-mods regeneration off)';
+  const entries: PlanEntry[] = [];
+  if (facts.hostKeyRegeneration) {
+    entries.push({ type: 'symlink', partition: 'root', path: '/etc/systemd/system/regenerate_ssh_host_keys.service', target: '/dev/null', uid: 0, gid: 0, origin });
+  }
+  if (facts.cmdline?.split(/\s+/).includes(SYS_MODS_FIRSTBOOT)) {
+    entries.push(makeTextEntry('root', '/usr/lib/raspberrypi-sys-mods/regenerate_ssh_host_keys',
+      '#!/bin/sh -e\n# pikube: this card\'s SSH host keys were made by `pikube build`; keep them, make only missing ones.\nssh-keygen -A >/dev/null\nsystemctl -q disable regenerate_ssh_host_keys 2>/dev/null || true\n', 0o755, origin));
   }
   return entries;
 }

@@ -188,3 +188,28 @@ test('cluster cards on Trixie keep pikube\'s host keys (cloud-init and raspberry
     }
   }
 });
+
+test('cluster cards on Bookworm keep their host keys through raspberrypi-sys-mods\' firstboot init too; a server with a static address needs no pin', async (t) => {
+  const { dir } = await makeBase(t, { os: 'bookworm' });
+  const mirror = await startMirror(t);
+  serveK3sRelease(mirror, 'v1.36.4+k3s1', 'arm64');
+  const recipe = await writeRecipe(dir, {
+    base: 'base.img', mirror: mirror.url, kubernetes: {},
+    cluster: { nodes: [{ hostname: 'pi-1', role: 'server', network: { address: '192.168.1.50/24', gateway: '192.168.1.1' } }, { hostname: 'pi-2' }] },
+  });
+  const result = await runCli(['plan', '-c', recipe, '--json'], { env: { PIKUBE_CACHE: join(dir, 'cache') } });
+  t.is(result.exitCode, 0, result.stderr);
+  const cards = JSON.parse(result.stdout) as Array<{ hostname: string; plan: { entries: Array<{ path: string; type: string; target?: string; mode?: number; content?: { text?: string } }> } }>;
+  t.deepEqual(cards.map((c) => c.hostname), ['pi-1', 'pi-2']);
+  for (const card of cards) {
+    const at = (path: string) => card.plan.entries.find((e) => e.path === path);
+    t.like(at('/etc/systemd/system/regenerate_ssh_host_keys.service'), { type: 'symlink', target: '/dev/null' }, card.hostname);
+    const script = at('/usr/lib/raspberrypi-sys-mods/regenerate_ssh_host_keys');
+    t.like(script, { type: 'file', mode: 0o755 }, card.hostname);
+    t.notRegex(script?.content?.text ?? '', /rm -f/, 'the replacement deletes no key');
+    t.regex(script?.content?.text ?? '', /^ssh-keygen -A/m);
+    t.is(at('/etc/systemd/system/k3s-agent.service.d/10-pikube-server-address.conf'), undefined, card.hostname);
+  }
+  const config = cards[1]?.plan.entries.find((e) => e.path === '/etc/rancher/k3s/config.yaml')?.content?.text ?? '';
+  t.regex(config, /^server: https:\/\/192\.168\.1\.50:6443$/m);
+});
