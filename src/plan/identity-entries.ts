@@ -52,21 +52,20 @@ function keepHostKeyEntries(facts: ImageFacts): PlanEntry[] {
 // wlan0 with the regulatory domain and the access point. cloud-init hands it to NetworkManager.
 function netplanEntry(recipe: Recipe): PlanEntry {
   const { network, wifi } = recipe;
-  const iface = network?.interface ?? 'eth0';
-  const ethernet = network
-    ? {
-      dhcp4: false,
-      addresses: [network.address],
-      routes: [{ to: '0.0.0.0/0', via: network.gateway }],
-      ...(network.dns.length ? { nameservers: { addresses: network.dns } } : {}),
-    }
-    : { dhcp4: true, dhcp6: true, optional: true };
-  const config: Record<string, unknown> = { version: 2, ...(iface.startsWith('wl') ? {} : { ethernets: { [iface]: ethernet } }) };
-  if (wifi || iface.startsWith('wl')) {
-    const wlan = iface.startsWith('wl') ? { ...ethernet, optional: true } : { dhcp4: true, optional: true };
+  const dhcp = { dhcp4: true, dhcp6: true, optional: true };
+  const fixed = network && {
+    dhcp4: false,
+    addresses: [network.address],
+    routes: [{ to: '0.0.0.0/0', via: network.gateway }],
+    ...(network.dns.length ? { nameservers: { addresses: network.dns } } : {}),
+  };
+  const onWifi = network?.interface.startsWith('wl') ?? false;
+  const wlanName = onWifi && network ? network.interface : 'wlan0';
+  const config: Record<string, unknown> = { version: 2, ethernets: onWifi || !network ? { eth0: dhcp } : { [network.interface]: fixed } };
+  if (wifi || onWifi) {
     config.wifis = {
-      [iface.startsWith('wl') ? iface : 'wlan0']: {
-        ...wlan,
+      [wlanName]: {
+        ...(onWifi ? { ...fixed, optional: true } : { dhcp4: true, optional: true }),
         ...(wifi ? { 'regulatory-domain': wifi.country, 'access-points': { [wifi.ssid]: { password: wifi.psk } } } : {}),
       },
     };

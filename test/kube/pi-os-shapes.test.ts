@@ -213,3 +213,21 @@ test('cluster cards on Bookworm keep their host keys through raspberrypi-sys-mod
   const config = cards[1]?.plan.entries.find((e) => e.path === '/etc/rancher/k3s/config.yaml')?.content?.text ?? '';
   t.regex(config, /^server: https:\/\/192\.168\.1\.50:6443$/m);
 });
+
+test('Trixie Wi-Fi without a static address keeps eth0 on DHCP beside wlan0, as Imager writes it', async (t) => {
+  const { dir } = await makeBase(t, { os: 'trixie' });
+  const recipe = await writeRecipe(dir, { base: 'base.img', wifi: { ssid: 'cafe', psk: 'long-enough-psk', country: 'US' } });
+  const result = await runCli(['plan', '-c', recipe, '--json']);
+  t.is(result.exitCode, 0, result.stderr);
+  const plan = JSON.parse(result.stdout) as { entries: Array<{ path: string; partition: string; content?: { text?: string } }> };
+  const text = (path: string) => plan.entries.find((e) => e.partition === 'boot' && e.path === path)?.content?.text ?? '';
+  t.deepEqual(parse(text('/network-config')), {
+    network: {
+      version: 2,
+      ethernets: { eth0: { dhcp4: true, dhcp6: true, optional: true } },
+      wifis: { wlan0: { dhcp4: true, optional: true, 'regulatory-domain': 'US', 'access-points': { cafe: { password: 'long-enough-psk' } } } },
+    },
+  });
+  t.regex(text('/cmdline.txt'), /rootwait cfg80211\.ieee80211_regdom=US\n$/);
+  t.false(plan.entries.some((e) => e.path.endsWith('.nmconnection')));
+});
