@@ -66,8 +66,9 @@ export function planK3s(recipe: Recipe, facts: ImageFacts, inputs: K3sInputs): P
       ...(recipe.kubernetes?.disable.length ? { disable: recipe.kubernetes.disable } : {}),
     }
     : { server: role.server, token: inputs.pki.token, 'node-name': node, ...(ips[0] ? { 'node-ip': ips[0] } : {}) };
-  // k3s's known issue with Buster's iptables 1.8.2 (k3s docs, known-issues): use the iptables k3s bundles.
-  if (facts.hypriot || facts.cgroupV1) config['prefer-bundled-bin'] = true;
+  // k3s's known issue with iptables 1.8.0-1.8.4 (k3s docs, known-issues), which Debian 10 (Buster, Hypriot) ships:
+  // use the iptables k3s bundles.
+  if (facts.hypriot || Number.parseInt(facts.osRelease.VERSION_ID ?? '99', 10) <= 10) config['prefer-bundled-bin'] = true;
   const serverHost = role.server ? new URL(role.server).hostname : undefined;
   const entries: PlanEntry[] = [
     makeFileEntry('root', '/usr/local/bin/k3s', makeHostContent(inputs.binary), 0o755, origin),
