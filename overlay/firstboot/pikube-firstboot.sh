@@ -40,7 +40,8 @@ check_architecture() {
   local machine
   machine=$(uname -m)
   case "$PIKUBE_ARCH:$machine" in
-    arm64:aarch64 | armhf:armv7l | armhf:armv8l | armhf:aarch64 | armhf:armv6l) status architecture ok "$machine for $PIKUBE_ARCH binaries" ;;
+    arm64:aarch64 | armhf:armv7l | armhf:armv8l | armhf:aarch64) status architecture ok "$machine for $PIKUBE_ARCH binaries" ;;
+    armhf:armv6l) status architecture FAIL "this CPU is ARMv6 (Pi Zero, Zero W or 1): k3s's armhf build needs ARMv7, a Pi 2 or later" ;;
     *) status architecture FAIL "this CPU is $machine but the image holds $PIKUBE_ARCH binaries: build for the right base" ;;
   esac
 }
@@ -237,6 +238,18 @@ wait_for_node() {
   fi
 }
 
+# A k3s card that joins a server by its mDNS name: pin-server.sh (run before k3s starts) pinned it in /etc/hosts.
+check_server_pin() {
+  local host=${PIKUBE_SERVER_HOST:-} line
+  case "$host" in *.local) ;; *) return 0 ;; esac
+  line=$(grep -F '# pikube k3s server' /etc/hosts | awk -v h="$host" '$2 == h { print $1; exit }')
+  if [ -n "$line" ]; then
+    status server ok "$host is $line (pinned in /etc/hosts before k3s started)"
+  else
+    status server FAIL "$host did not answer over mDNS, so k3s cannot reach it: is the server up on this network? (journalctl -u ${PIKUBE_SERVICE:-k3s-agent.service})"
+  fi
+}
+
 # An agent has no API server to ask; it joins the server on its own (k3s retries until the server answers).
 wait_for_agent() {
   local service=${PIKUBE_SERVICE:-k3s-agent.service}
@@ -331,6 +344,7 @@ else
   build_images
   load_images
   import_into_containerd
+  check_server_pin
   if [ "${PIKUBE_ROLE:-server}" = agent ]; then
     wait_for_agent
   else

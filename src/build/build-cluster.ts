@@ -123,7 +123,7 @@ export async function buildCluster(session: BuildSession, output: string, backen
     const ownKeys = await Promise.all((await keys).map((got, i) => ensureHostKeys(nodes[i]?.hostname ?? '', got, keyDir(nodes[i]?.hostname ?? ''), types, signal)));
     for (const [i, node] of nodes.entries()) secrets.nodes.set(node.hostname, ownKeys[i] ?? new Map());
     const plans = nodes.map((node, i) => planNode(session, gathered, node.recipe, {
-      role: node.kube, extraEntries: planNodeIdentity(node.hostname, planHostKeys(node.hostname, ownKeys[i] ?? new Map())),
+      role: node.kube, extraEntries: planNodeIdentity(node.hostname, planHostKeys(node.hostname, ownKeys[i] ?? new Map())), ownHostKeys: true,
     }));
     const digests = plans.map(digestCardPlan);
     const decisions = await Promise.all(nodes.map(async (node, i) => decideCard(output, previous, node.hostname, digests[i] ?? '', options.only)));

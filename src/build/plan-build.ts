@@ -48,6 +48,8 @@ export interface NodeOptions {
   role?: KubeNodeRole;
   // Entries only this card gets (its machine id reset, its SSH host keys).
   extraEntries?: PlanEntry[];
+  // extraEntries hold the card's SSH host keys: cloud-init and raspberrypi-sys-mods must keep them.
+  ownHostKeys?: boolean;
 }
 
 // acquire -> plan: reads the facts of the unpacked base at `image` and gathers every input the recipe names
@@ -92,6 +94,7 @@ export function planNode(session: BuildSession, gathered: GatheredBuild, recipe:
     sources: gathered.sources,
     ...(gathered.passwordHash ? { passwordHash: gathered.passwordHash } : {}),
     instanceId: `pikube-${instanceToken}`,
+    ...(options.ownHostKeys ? { ownHostKeys: true } : {}),
     extraEntries: [...profile.entries, ...(options.extraEntries ?? [])],
     extraInputs: profile.inputs,
   });

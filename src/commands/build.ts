@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { addRecipeFlags } from '../acquire/acquire-flags.ts';
@@ -14,6 +14,7 @@ import type { ExtBackend } from '../image/backend.ts';
 import { debugfsBackend } from '../image/debugfs-backend.ts';
 import { mountBackend } from '../image/mount-backend.ts';
 import { runSignal } from '../interrupt.ts';
+import { describeMdnsServer } from '../kube/kubeconfig.ts';
 import { log } from '../log.ts';
 import { mergeKubeconfig, type MergedKubeconfig } from '../kube/merge-kubeconfig.ts';
 import { ensureTools } from '../tools/check-tools.ts';
@@ -70,7 +71,10 @@ export function registerBuildCommand(program: Command): void {
       return kubeconfig === undefined ? {} : { kubeconfig };
     }, runSignal);
     log.info(`built ${built.image} (${(built.size / 2 ** 20).toFixed(0)} MiB, sha256 ${built.sha256})`);
-    if (built.kubeconfig) log.info(`kubeconfig for this node: ${built.kubeconfig} (kubectl --kubeconfig ${built.kubeconfig} get nodes, once the Pi is up)`);
+    if (built.kubeconfig) {
+      log.info(`kubeconfig for this node: ${built.kubeconfig} (kubectl --kubeconfig ${built.kubeconfig} get nodes, once the Pi is up)`);
+      await warnOnMdnsServer(built.kubeconfig);
+    }
     if (flags.kubeconfigMerge) {
       if (!built.kubeconfig) throw new UserError('--kubeconfig-merge needs a Kubernetes node: this recipe has no `kubernetes:`', 'leave the flag out, or add `kubernetes:` and `hostname:` to the recipe');
       reportMerge(await mergeKubeconfig(built.kubeconfig, session.loaded.recipe.hostname ?? basename(output, extname(output))));
@@ -97,6 +101,7 @@ async function buildClusterCommand(session: BuildSession, flags: BuildCommandFla
   if (built.skipped.length > 0) log.warn(`not built (left out by --only): ${built.skipped.join(', ')}`);
   log.info(`kubeconfig for the cluster: ${built.kubeconfig} (kubectl --kubeconfig ${built.kubeconfig} get nodes, once the server is up)`);
   log.info(`${built.secretsCreated ? 'made the cluster\'s secrets in' : 'cluster secrets kept in'} ${built.secrets}: keep this folder (and a backup of it) to add nodes later; never commit it or share it, it holds the CA keys and join tokens`);
+  await warnOnMdnsServer(built.kubeconfig);
   const written = built.nodes.filter((node) => node.status === 'written').map((node) => node.hostname);
   if (written.length === built.nodes.length) log.info(`flash the cards in order: sudo pikube flash --cluster ${built.dir}`);
   else if (written.length > 0) log.info(`flash only the new or changed cards: ${written.map((host) => `sudo pikube flash ${join(built.dir, `${host}.img`)}`).join('; ')}`);
@@ -106,6 +111,11 @@ async function buildClusterCommand(session: BuildSession, flags: BuildCommandFla
 
 function reportMerge(merged: MergedKubeconfig): void {
   log.info(`merged the cluster into ${merged.path} as context ${merged.context}, now the current one${merged.backup ? ` (the file as it was: ${merged.backup})` : ''}: kubectl get nodes`);
+}
+
+async function warnOnMdnsServer(kubeconfig: string): Promise<void> {
+  const warning = describeMdnsServer(await readFile(kubeconfig, 'utf8'), kubeconfig);
+  if (warning) log.warn(warning);
 }
 
 function pickBackend(name: string): ExtBackend {

@@ -32,9 +32,9 @@ export function registerPlanCommand(program: Command): void {
         await session.base;
       }
       if (session.loaded.recipe.cluster) {
-        // One plan per card; the SSH host keys each card gets are made only by `build`.
+        // One plan per card; the SSH host keys each card gets are made only by `build`, but what keeps them is shown.
         const gathered = await gatherBuild(session, image, work);
-        const nodes = listClusterNodes(session.loaded.recipe).map((node) => ({ hostname: node.hostname, role: node.role, plan: planNode(session, gathered, node.recipe, { role: node.kube }) }));
+        const nodes = listClusterNodes(session.loaded.recipe).map((node) => ({ hostname: node.hostname, role: node.role, plan: planNode(session, gathered, node.recipe, { role: node.kube, ownHostKeys: true }) }));
         process.stdout.write(flags.json ? `${JSON.stringify(nodes, null, 2)}\n` : nodes.map((n) => `== ${n.hostname} (${n.role})\n${formatPlan(n.plan)}`).join('\n'));
         return;
       }

@@ -5,6 +5,9 @@ import type { Recipe } from './schema.ts';
 
 type Context = z.core.$RefinementCtx<Recipe>;
 
+// ARMv6 (BCM2835): Pi 1, Zero, Zero W, Compute Module 1. k3s's armhf build and every arm64 image need ARMv7 or later.
+const ARMV6_BOARDS: ReadonlyArray<string> = ['pi1', 'pi-zero', 'pi-zero-w', 'cm1'];
+
 // The Kubernetes rules that span top-level keys, reported with their YAML lines before anything is downloaded or
 // unpacked (the rules that need the base's facts, such as docker for `build:`, wait for the base).
 export function checkKubernetes(recipe: Recipe, ctx: Context): void {
@@ -16,6 +19,9 @@ export function checkKubernetes(recipe: Recipe, ctx: Context): void {
       if (recipe[key].length > 0) issue([key], `${key} are applied by a Kubernetes profile: add \`kubernetes: { distribution: k3s }\`, or remove \`${key}:\``);
     }
     return;
+  }
+  if (recipe.board && ARMV6_BOARDS.includes(recipe.board)) {
+    issue(['board'], `${recipe.board} has an ARMv6 CPU, and k3s (armhf) and the static profile (arm64) need ARMv7 or later: use a Pi 2, Zero 2 W or later, or remove \`kubernetes:\` for this card`);
   }
   if (!recipe.hostname && !recipe.cluster) issue(['kubernetes'], 'kubernetes needs a `hostname:`: it names the node, its certificates and the kubeconfig; add `hostname: pi-1` (unique per card)');
   if (kubernetes.distribution === 'static' && recipe.charts.length > 0) {

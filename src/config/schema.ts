@@ -131,10 +131,14 @@ const chart = z.strictObject({
   }
 });
 
+// The Raspberry Pi model the card is for (optional): pikube refuses Kubernetes on the ARMv6 ones.
+export const BOARDS = ['pi1', 'pi-zero', 'pi-zero-w', 'cm1', 'pi2', 'pi-zero-2-w', 'pi3', 'cm3', 'pi4', 'pi400', 'cm4', 'pi5', 'pi500', 'cm5'] as const;
+
 const recipeObject = z.strictObject({
   base: z.union([z.string().min(1, 'must not be empty'), baseObject], {
     error: 'must be a catalog name, an https URL or a path (`base: hypriot`), or a map with `source:` and optionally `sha256:` and `entry:`',
   }),
+  board: z.enum(BOARDS).optional(),
   hostname: hostname.optional(),
   user: user.optional(),
   wifi: wifi.optional(),

@@ -93,6 +93,11 @@ export async function readImageFacts(image: string, name = image): Promise<Image
     fakeHwclock: readFakeHwclock(markers.get('/etc/fake-hwclock.data')),
     docker: markers.get('/usr/bin/docker') !== undefined,
     rsaHostKey: markers.get('/etc/ssh/ssh_host_rsa_key') !== undefined,
+    hypriot: osRelease.HYPRIOT_IMAGE_VERSION !== undefined || osRelease.HYPRIOT_DEVICE !== undefined,
+    cgroupV1: isCgroupV1(osRelease, cmdline ?? ''),
+    timesyncd: markers.get('/usr/lib/systemd/systemd-timesyncd') !== undefined || markers.get('/lib/systemd/systemd-timesyncd') !== undefined,
+    hostKeyRegeneration: markers.get('/usr/lib/systemd/system/regenerate_ssh_host_keys.service') !== undefined
+      || markers.get('/lib/systemd/system/regenerate_ssh_host_keys.service') !== undefined,
     ...(cmdline === undefined ? {} : { cmdline: cmdline.replace(/\n+$/, '') }),
   };
 }
@@ -100,7 +105,15 @@ export async function readImageFacts(image: string, name = image): Promise<Image
 // Files whose presence tells how the base is put together.
 const MARKERS = ['/usr/sbin/NetworkManager', '/etc/NetworkManager/system-connections', '/boot/firmware', '/usr/sbin/dphys-swapfile',
   '/etc/dphys-swapfile', '/etc/rpi/swap.conf', '/usr/lib/systemd/system-generators/rpi-swap-generator', '/etc/fake-hwclock.data', '/usr/bin/docker',
-  '/etc/ssh/ssh_host_rsa_key'];
+  '/etc/ssh/ssh_host_rsa_key', '/usr/lib/systemd/systemd-timesyncd', '/lib/systemd/systemd-timesyncd',
+  '/usr/lib/systemd/system/regenerate_ssh_host_keys.service', '/lib/systemd/system/regenerate_ssh_host_keys.service'];
+
+// systemd before 247 (Debian 10 and older) mounts cgroups in hybrid mode, which the kubelet sees as v1.
+function isCgroupV1(osRelease: Record<string, string>, cmdline: string): boolean {
+  if (/(^|\s)systemd\.unified_cgroup_hierarchy=(0|false|no)(\s|$)/.test(cmdline)) return true;
+  const version = Number.parseInt(osRelease.VERSION_ID ?? '', 10);
+  return Number.isFinite(version) && version <= 10;
+}
 
 function readFakeHwclock(inode: ExtInode | undefined): ImageFacts['fakeHwclock'] {
   if (!inode) return { kind: 'absent' };

@@ -12,11 +12,11 @@ export function appendKernelFlags(cmdline: string, flags: readonly string[]): st
   return [...words, ...flags.filter((flag) => !words.includes(flag))].join(' ');
 }
 
-// The fixes users trip on, applied at build time: cgroups, swap, modules, forwarding and a clock seed.
+// The fixes users trip on, applied at build time: swap, modules, forwarding and a clock seed (the cgroup flags go
+// on the kernel command line with the other flags, in plan/kernel-cmdline.ts).
 export function planPiFixes(facts: ImageFacts, builtAt: Date): PlanEntry[] {
   const origin = 'kubernetes host fixes';
   const entries: PlanEntry[] = [];
-  if (facts.cmdline !== undefined) entries.push(makeTextEntry('boot', '/cmdline.txt', `${appendKernelFlags(facts.cmdline, CGROUP_FLAGS)}\n`, 0o644, origin));
   if (facts.swap === 'rpi-swap') {
     entries.push(makeTextEntry('root', '/etc/rpi/swap.conf.d/90-pikube-no-swap.conf', '[Main]\nMechanism=none\n', 0o644, `${origin} (swap off)`));
   } else if (facts.swap === 'dphys-swapfile') {
@@ -27,8 +27,26 @@ export function planPiFixes(facts: ImageFacts, builtAt: Date): PlanEntry[] {
   entries.push(makeTextEntry('root', '/etc/sysctl.d/90-pikube-kubernetes.conf',
     'net.ipv4.ip_forward = 1\nnet.bridge.bridge-nf-call-iptables = 1\nnet.bridge.bridge-nf-call-ip6tables = 1\n', 0o644, origin));
   entries.push(clockSeed(facts, builtAt, origin));
+  if (facts.timesyncd) entries.push(...timesyncSeed(facts, origin));
   return entries;
 }
+
+// systemd-timesyncd (Raspberry Pi OS Trixie has it and no fake-hwclock) moves the clock forward at start to the
+// mtime of its clock file, which the write here stamps with the build time; pi-gen's export-image makes the
+// directory and the empty file owned by systemd-timesync, as here when the base has that user.
+function timesyncSeed(facts: ImageFacts, origin: string): PlanEntry[] {
+  const owner = facts.users['systemd-timesync'];
+  const uid = owner?.uid ?? 0;
+  const gid = owner?.gid ?? 0;
+  const seed = `${origin} (clock seed: systemd-timesyncd)`;
+  return [
+    { type: 'directory', partition: 'root', path: '/var/lib/systemd/timesync', mode: 0o755, uid, gid, origin: seed },
+    { type: 'file', partition: 'root', path: TIMESYNC_CLOCK, mode: 0o644, uid, gid, content: { kind: 'text', text: '' }, origin: seed },
+  ];
+}
+
+// The file whose modification time systemd-timesyncd restores the clock from.
+export const TIMESYNC_CLOCK = '/var/lib/systemd/timesync/clock';
 
 // fake-hwclock restores this time at boot, so certificates made today are not "not yet valid" on a Pi with no RTC.
 // Hypriot links /etc/fake-hwclock.data to the boot partition; the seed goes where the link points.

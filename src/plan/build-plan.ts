@@ -5,6 +5,7 @@ import { UserError } from '../errors.ts';
 import { planBuildRecord } from './build-record.ts';
 import { planGrowth } from './growth.ts';
 import { planIdentity, type IdentityInputs } from './identity-entries.ts';
+import { planCmdline } from './kernel-cmdline.ts';
 import { mergeEntries } from './merge-entries.ts';
 import { resolveOwner } from './resolve-owner.ts';
 import type { BuildInput, ImageFacts, Plan, PlanEntry } from './types.ts';
@@ -29,6 +30,7 @@ export function buildPlan(recipe: Recipe, facts: ImageFacts, inputs: PlanInputs)
   const entries: PlanEntry[] = [
     ...overlayEntries(inputs.overlay),
     ...planIdentity(recipe, facts, inputs),
+    ...planCmdline(recipe, facts),
     ...(inputs.extraEntries ?? []),
     ...recipeFileEntries(recipe, facts, inputs.sources),
   ];

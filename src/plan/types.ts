@@ -77,6 +77,15 @@ export interface ImageFacts {
   docker: boolean;
   // The base ships an RSA SSH host key (stock bases make theirs at first boot): cluster cards each need their own.
   rsaHostKey: boolean;
+  // HypriotOS (its os-release carries HYPRIOT_* lines): Buster userland, cloud-init 0.7, ifupdown, Docker.
+  hypriot: boolean;
+  // The kubelet will find cgroup v1: Debian 10 (Buster, Hypriot) and older boot systemd in hybrid mode, and
+  // systemd.unified_cgroup_hierarchy=0 on the command line forces it anywhere.
+  cgroupV1: boolean;
+  // systemd-timesyncd is installed: it keeps the clock monotonic from /var/lib/systemd/timesync/clock's mtime.
+  timesyncd: boolean;
+  // raspberrypi-sys-mods' regenerate_ssh_host_keys.service, which deletes and remakes the host keys at first boot.
+  hostKeyRegeneration: boolean;
 }
 
 export interface Growth {

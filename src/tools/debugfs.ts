@@ -20,6 +20,8 @@ export interface ExtInode {
   uid: number;
   gid: number;
   size: number;
+  // Modification time, seconds since the epoch.
+  mtime?: number;
   linkTarget?: string;
 }
 
@@ -91,12 +93,14 @@ function parseStat(text: string): ExtInode | undefined {
   const kind = head[1];
   const type: ExtType = kind === 'regular' ? 'regular' : kind === 'directory' ? 'directory' : kind === 'symlink' ? 'symlink' : 'other';
   const link = /Fast link dest: "(.*)"/.exec(text)?.[1];
+  const mtime = /\bmtime: 0x([0-9a-f]+)/.exec(text)?.[1];
   return {
     type,
     mode: Number.parseInt(head[2] ?? '0', 8),
     uid: Number(owner?.[1] ?? 0),
     gid: Number(owner?.[2] ?? 0),
     size: Number(size?.[1] ?? 0),
+    ...(mtime === undefined ? {} : { mtime: Number.parseInt(mtime, 16) }),
     ...(link === undefined ? {} : { linkTarget: link }),
   };
 }

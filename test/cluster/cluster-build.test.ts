@@ -69,7 +69,7 @@ test('a 1-server, 2-agent k3s cluster: one image per card sharing the CA and tok
   t.is(serverConfig.server, undefined);
   for (const [image, name, ip] of [[agent, 'pi-2', '192.168.1.51'], [mdnsAgent, 'pi-3', undefined]] as const) {
     const config = parse(await read(image, '/etc/rancher/k3s/config.yaml')) as Record<string, unknown>;
-    t.deepEqual(config, { server: 'https://192.168.1.50:6443', token: serverConfig.token, 'node-name': name, ...(ip ? { 'node-ip': ip } : {}) }, name);
+    t.deepEqual(config, { server: 'https://192.168.1.50:6443', token: serverConfig.token, 'node-name': name, ...(ip ? { 'node-ip': ip } : {}), 'prefer-bundled-bin': true }, name);
     const stats = await statInImage(image, ['/etc/systemd/system/k3s-agent.service', '/etc/systemd/system/multi-user.target.wants/k3s-agent.service',
       '/etc/systemd/system/k3s.service', `${TLS}/server-ca.key`, `${TLS}/server-ca.crt`]);
     t.like(stats.get('/etc/systemd/system/multi-user.target.wants/k3s-agent.service'), { type: 'symlink', linkTarget: '/etc/systemd/system/k3s-agent.service' });

@@ -104,3 +104,44 @@ test('a static agent whose server never answers is marked failed after the timeo
   t.notRegex(run.status, /node\s+ok/);
   t.false(run.systemctl.includes('stop'), 'the kubelet keeps trying');
 });
+
+// Runs the real first-boot script as a k3s agent on a CPU that `uname -m` names, in a private mount namespace
+// (as runStaticAgent), with /etc/hosts holding `hostsLine` as pin-server.sh would have left it.
+async function runK3sAgent(dir: string, machine: string, hostsLine: string): Promise<{ exitCode: number; status: string }> {
+  const stub = (body: string) => `#!/bin/sh\n${body}\n`;
+  const files: Record<string, string> = {
+    'bin/systemctl': stub('exit 0'), 'bin/uname': stub(`echo ${machine}`),
+    'images/k3s-airgap-images-arm.tar.zst': 'images',
+    'firstboot.env': [
+      'PIKUBE_PROFILE=k3s', 'PIKUBE_ROLE=agent', 'PIKUBE_NODE=pi-2', 'PIKUBE_SERVICE=k3s-agent.service', 'PIKUBE_ARCH=armhf', `PIKUBE_BOOT=${dir}/boot`,
+      `PIKUBE_IMAGE_DIR=${dir}/images`, 'PIKUBE_BUILDS=""', 'PIKUBE_SERVER_HOST=pi-1.local', 'PIKUBE_READY_TIMEOUT=5', '',
+    ].join('\n'),
+  };
+  for (const sub of ['bin', 'images', 'boot', 'etc-up', 'etc-work', 'lib-up', 'lib-work']) await mkdir(join(dir, sub), { recursive: true });
+  for (const [name, body] of Object.entries(files)) await writeFile(join(dir, name), body, { mode: name.includes('bin/') ? 0o755 : 0o644 });
+  const inside = `set -e
+mount --make-rprivate /
+mount -t overlay overlay -o lowerdir=/etc,upperdir=${dir}/etc-up,workdir=${dir}/etc-work /etc
+mount -t overlay overlay -o lowerdir=/var/lib,upperdir=${dir}/lib-up,workdir=${dir}/lib-work /var/lib
+mkdir -p /etc/pikube
+cp ${dir}/firstboot.env /etc/pikube/firstboot.env
+echo '${hostsLine}' >>/etc/hosts
+set +e
+PATH=${dir}/bin:$PATH bash ${FIRSTBOOT_SCRIPT}`;
+  const run = await execa('unshare', ['--mount', '--fork', 'sh', '-c', inside], { reject: false });
+  return { exitCode: run.exitCode ?? -1, status: await readFile(join(dir, 'boot/pikube-status.txt'), 'utf8').catch(() => '') };
+}
+
+test('first boot reports FAIL on an ARMv6 CPU (Pi Zero/1) and ok on ARMv7, and reports the pinned server address', async (t) => {
+  const zero = await runK3sAgent(await makeTempDir(t), 'armv6l', '192.0.2.7 pi-1.local # pikube k3s server');
+  t.is(zero.exitCode, 1, zero.status);
+  t.regex(zero.status, /architecture FAIL\s+this CPU is ARMv6 \(Pi Zero, Zero W or 1\): k3s's armhf build needs ARMv7/);
+  t.regex(zero.status, /finish\s+FAIL/);
+  const pi3 = await runK3sAgent(await makeTempDir(t), 'armv7l', '192.0.2.7 pi-1.local # pikube k3s server');
+  t.regex(pi3.status, /architecture ok\s+armv7l for armhf binaries/);
+  t.regex(pi3.status, /server\s+ok\s+pi-1\.local is 192\.0\.2\.7 \(pinned in \/etc\/hosts before k3s started\)/);
+  t.is(pi3.exitCode, 0, pi3.status);
+  const unpinned = await runK3sAgent(await makeTempDir(t), 'armv7l', '# nothing pinned');
+  t.regex(unpinned.status, /server\s+FAIL\s+pi-1\.local did not answer over mDNS, so k3s cannot reach it/);
+  t.is(unpinned.exitCode, 1);
+});

@@ -9,6 +9,7 @@ import { planPiFixes } from '../pi-fixes.ts';
 import type { K3sPki } from '../pki/k3s-pki.ts';
 import { failsOnCgroupV1 } from './k3s-release.ts';
 import { makeK3sUnit } from './k3s-unit.ts';
+import { planServerPin } from './pin-server.ts';
 import { makeEnableLink, makeFileEntry, makeHostContent, makeTextEntry } from '../../plan/entries.ts';
 
 export const K3S_IMAGE_DIR = '/var/lib/rancher/k3s/agent/images';
@@ -65,6 +66,10 @@ export function planK3s(recipe: Recipe, facts: ImageFacts, inputs: K3sInputs): P
       ...(recipe.kubernetes?.disable.length ? { disable: recipe.kubernetes.disable } : {}),
     }
     : { server: role.server, token: inputs.pki.token, 'node-name': node, ...(ips[0] ? { 'node-ip': ips[0] } : {}) };
+  // k3s's known issue with iptables 1.8.0-1.8.4 (k3s docs, known-issues), which Debian 10 (Buster, Hypriot) ships:
+  // use the iptables k3s bundles.
+  if (facts.hypriot || Number.parseInt(facts.osRelease.VERSION_ID ?? '99', 10) <= 10) config['prefer-bundled-bin'] = true;
+  const serverHost = role.server ? new URL(role.server).hostname : undefined;
   const entries: PlanEntry[] = [
     makeFileEntry('root', '/usr/local/bin/k3s', makeHostContent(inputs.binary), 0o755, origin),
     ...['kubectl', 'crictl', 'ctr'].map((name): PlanEntry => ({ type: 'symlink', partition: 'root', path: `/usr/local/bin/${name}`, target: 'k3s', uid: 0, gid: 0, origin })),
@@ -80,9 +85,12 @@ export function planK3s(recipe: Recipe, facts: ImageFacts, inputs: K3sInputs): P
     ...planFirstBoot({
       profile: 'k3s', role: role.role, node, architecture: facts.architecture, bootMount: facts.bootMount, imageDir: K3S_IMAGE_DIR,
       builds: inputs.builds.map(({ name }) => ({ name, directory: `${BUILD_DIR}/${safeName(name)}` })), script: inputs.script, after: `${unit}.service`,
+      ...(serverHost ? { env: { PIKUBE_SERVER_HOST: serverHost } } : {}),
     }),
+    ...(serverHost ? planServerPin(unit, serverHost) : []),
   ];
-  if (failsOnCgroupV1(inputs.version)) {
+  // Only where the kubelet will find cgroup v1 (Hypriot's Buster): Raspberry Pi OS runs cgroup v2.
+  if (failsOnCgroupV1(inputs.version) && facts.cgroupV1) {
     entries.push(makeTextEntry('root', '/var/lib/rancher/k3s/agent/etc/kubelet.conf.d/10-pikube-cgroup-v1.conf', 'apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n# Kubernetes 1.35+ refuses cgroup v1 by default; older Pi kernels (Hypriot) only have v1.\nfailCgroupV1: false\n', 0o644, `${origin} (cgroup v1 allowed)`));
   }
   return entries;
