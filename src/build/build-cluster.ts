@@ -1,4 +1,4 @@
-import { chmod, link, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, link, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, extname, join, resolve, sep } from 'node:path';
 import { InternalError, UserError } from '../errors.ts';
 import { applyPlan } from '../image/apply-plan.ts';
@@ -13,31 +13,17 @@ import type { Recipe } from '../config/schema.ts';
 import { digestCardPlan } from './card-digest.ts';
 import { listClusterNodes } from './cluster-nodes.ts';
 import { checkClusterSpace } from './check-cluster-space.ts';
-import { CLUSTER_MANIFEST, formatCardLabel, withClusterOutput } from './cluster-output.ts';
+import { withClusterOutput } from './cluster-output.ts';
+import { formatCardLabel, readClusterManifest, writeClusterManifest, type ClusterCard, type ClusterManifest } from '../flash/cluster-manifest.ts';
 import { makeClusterSecrets, readClusterSecrets, writeClusterSecrets, type ClusterSecrets } from './cluster-secrets.ts';
 import { deriveCards } from './derive-cards.ts';
 import { unpackBase, type BuildSession } from './load-build.ts';
 import { ensureHostKeys, planHostKeys, planNodeIdentity } from './node-identity.ts';
 import { gatherBuild, planNode } from './plan-build.ts';
 
-// What happened to a card in this build: written anew, kept byte for byte (its plan did not change), or kept
-// although its plan changed because `--only` left it out.
-export type CardStatus = 'written' | 'unchanged' | 'stale';
-
-export interface BuiltNode {
-  hostname: string;
-  role: 'server' | 'agent';
-  address?: string;
-  // File names inside the output folder.
-  image: string;
-  bmap: string;
-  size: number;
-  // Bytes the block map lists: what flashing this card writes.
-  mappedBytes: number;
-  // sha256 of the card's plan (see digestCardPlan): the next build keeps the card while it stays the same.
-  digest: string;
-  status: CardStatus;
-}
+// A card of the cluster as this build left it (written anew, kept byte for byte because its plan did not change,
+// or kept although its plan changed because `--only` left it out), as cluster.json records it.
+export type BuiltNode = ClusterCard;
 
 export interface BuiltCluster {
   dir: string;
@@ -55,11 +41,6 @@ export interface ClusterBuildOptions {
   only?: string[];
   // The secrets folder (--secrets), overriding cluster.secrets and DIR/secrets.
   secrets?: string;
-}
-
-interface PreviousCluster {
-  cluster?: { name?: string; id?: string };
-  nodes?: Array<Partial<BuiltNode>>;
 }
 
 // The name a cluster goes by in its secrets folder and kubeconfig context: cluster.name, else the recipe's file name.
@@ -170,17 +151,17 @@ export async function buildCluster(session: BuildSession, output: string, backen
     await writeFile(join(out, 'cluster.kubeconfig'), kubeconfig, { mode: 0o600 });
     await chmod(join(out, 'cluster.kubeconfig'), 0o600);
     await writeClusterSecrets(secretsInOutput ? join(out, 'secrets') : secretsDir, secrets);
-    await writeFile(join(out, CLUSTER_MANIFEST), `${JSON.stringify({ cluster: { name, id: secrets.id }, server: makeServerUrl(first.recipe), nodes: result }, null, 2)}\n`);
+    await writeClusterManifest(out, { cluster: { name, id: secrets.id }, server: makeServerUrl(first.recipe), nodes: result });
     return { nodes: result, skipped };
   });
   return { dir: output, name, ...built, kubeconfig: join(output, 'cluster.kubeconfig'), secrets: secretsDir, secretsCreated: !kept };
 }
 
-type Decision = { status: 'written' } | { status: 'skipped' } | { status: 'unchanged'; previous: Partial<BuiltNode> } | { status: 'stale'; previous: Partial<BuiltNode> };
+type Decision = { status: 'written' } | { status: 'skipped' } | { status: 'unchanged'; previous: ClusterCard } | { status: 'stale'; previous: ClusterCard };
 
 // A card is kept when the earlier build recorded the same plan digest and its image and block map are still there
 // at the size recorded; --only writes only the cards it names (if they changed) and keeps the others as they are.
-async function decideCard(output: string, previous: PreviousCluster | undefined, hostname: string, digest: string, only: string[] | undefined): Promise<Decision> {
+async function decideCard(output: string, previous: ClusterManifest | undefined, hostname: string, digest: string, only: string[] | undefined): Promise<Decision> {
   const record = previous?.nodes?.find((node) => node.hostname === hostname);
   const image = join(output, `${hostname}.img`);
   const present = record && (await stat(image).catch(() => undefined))?.size === record.size && (await stat(`${image}.bmap`).catch(() => undefined))?.isFile();
@@ -199,12 +180,7 @@ async function keepFile(from: string, to: string, signal: AbortSignal): Promise<
   });
 }
 
-async function readPreviousCluster(output: string): Promise<PreviousCluster | undefined> {
-  const text = await readFile(join(output, CLUSTER_MANIFEST), 'utf8').catch(() => undefined);
-  if (text === undefined) return undefined;
-  try {
-    return JSON.parse(text) as PreviousCluster;
-  } catch {
-    return undefined;
-  }
+// The earlier build's record, when DIR has one pikube can read (an older or damaged one: every card is written).
+async function readPreviousCluster(output: string): Promise<ClusterManifest | undefined> {
+  return readClusterManifest(output).catch(() => undefined);
 }

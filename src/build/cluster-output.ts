@@ -1,16 +1,10 @@
 import { access, constants, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { UserError } from '../errors.ts';
+import { CLUSTER_MANIFEST } from '../flash/cluster-manifest.ts';
 import { throwIfInterrupted } from '../interrupt.ts';
 import { makeTempFolder, removeTempFolder } from '../temp-folder.ts';
 
-// The file that marks a folder as a pikube cluster build (and lists its cards in flashing order).
-export const CLUSTER_MANIFEST = 'cluster.json';
-
-// How a card is named in progress lines and questions, the same when building and flashing: "pi-2 (agent, 192.168.1.51)".
-export function formatCardLabel(card: { hostname: string; role: string; address?: string }): string {
-  return `${card.hostname} (${card.role}${card.address ? `, ${card.address}` : ''})`;
-}
 
 export interface ClusterWorkArea {
   // Where the finished files go; renamed to the output folder only on success.

@@ -1,10 +1,9 @@
-import { access, readFile } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BuiltNode } from '../build/build-cluster.ts';
-import { CLUSTER_MANIFEST, formatCardLabel } from '../build/cluster-output.ts';
 import { UserError } from '../errors.ts';
 import { log } from '../log.ts';
 import { canAsk, terminalAsker } from './ask-user.ts';
+import { formatCardLabel, readClusterManifest } from './cluster-manifest.ts';
 import { checkTargetHoldsNot } from './check-target-holds.ts';
 import { flashImage, type FlashOptions, type FlashSummary } from './flash-image.ts';
 
@@ -15,12 +14,10 @@ export interface FlashClusterOptions extends Omit<FlashOptions, 'imagePath' | 'b
   from?: string;
 }
 
-type ManifestNode = Pick<BuiltNode, 'hostname' | 'role' | 'address' | 'image'>;
-
 // `pikube flash --cluster DIR`: the cards of a cluster one after another, in the recipe's order, asking for each
 // card before writing it, with every check of a single flash (system drives refused, size, confirmation, verify).
 export async function flashCluster(options: FlashClusterOptions): Promise<FlashSummary[]> {
-  const nodes = await readClusterManifest(options.dir);
+  const { nodes } = await readClusterManifest(options.dir);
   const start = options.from === undefined ? 0 : nodes.findIndex((node) => node.hostname === options.from);
   if (start < 0) throw new UserError(`--from ${options.from}: no such card in ${options.dir}`, `use one of: ${nodes.map((n) => n.hostname).join(', ')}`);
   for (const node of nodes) {
@@ -47,21 +44,4 @@ export async function flashCluster(options: FlashClusterOptions): Promise<FlashS
   }
   log.step(`all ${nodes.length} cards written: boot the server${nodes.filter((n) => n.role === 'server').length > 1 ? 's' : ''} first, then the agents (they retry until the server answers)`);
   return written;
-}
-
-async function readClusterManifest(dir: string): Promise<ManifestNode[]> {
-  const text = await readFile(join(dir, CLUSTER_MANIFEST), 'utf8').catch(() => {
-    throw new UserError(`${dir} is not a cluster built by pikube (it has no ${CLUSTER_MANIFEST})`, 'build one with `pikube build` from a recipe with `cluster:`, or flash a single image without --cluster');
-  });
-  let data: { nodes?: ManifestNode[] };
-  try {
-    data = JSON.parse(text) as { nodes?: ManifestNode[] };
-  } catch (error) {
-    throw new UserError(`${dir}/${CLUSTER_MANIFEST} is damaged (${(error as Error).message})`, 'build the cluster again with `pikube build`', { cause: error });
-  }
-  const nodes = data.nodes;
-  if (!Array.isArray(nodes) || nodes.length === 0 || nodes.some((n) => typeof n?.hostname !== 'string' || typeof n.image !== 'string')) {
-    throw new UserError(`${dir}/${CLUSTER_MANIFEST} lists no cards pikube can read`, 'build the cluster again with `pikube build`');
-  }
-  return nodes;
 }
