@@ -64,7 +64,10 @@ function ignoreClosedOutput(stream: NodeJS.WriteStream): void {
 async function main(argv: string[]): Promise<never> {
   ignoreClosedOutput(process.stdout);
   ignoreClosedOutput(process.stderr);
-  installInterruptHandler((code) => process.exit(code), (message) => log.warn(message));
+  installInterruptHandler((code) => {
+    log.error('interrupted: forced exit, after detaching loop devices, unmounting and removing temporary folders');
+    process.exit(code);
+  }, (message) => log.warn(message));
   const program = await makeProgram(argv);
   try {
     await program.parseAsync(argv);

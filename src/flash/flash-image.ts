@@ -57,8 +57,10 @@ export async function flashImage(options: FlashOptions): Promise<FlashSummary> {
   const asker = options.asker ?? terminalAsker;
   const interactive = options.asker !== undefined || canAsk();
   const target = options.device ? await describeTarget(options.device, drives) : await chooseCard(drives, asker, options.yes === true || !interactive);
+  // Its block map is protected even with --no-bmap: writing an image over it would destroy it just the same.
+  const sideMap = bmapPath ?? await findBmapPath(options.imagePath);
   await checkTargetHoldsNot(target.device, [
-    { path: options.imagePath, role: 'the image' }, ...(bmapPath ? [{ path: bmapPath, role: 'its block map' }] : []), ...(options.protect ?? []),
+    { path: options.imagePath, role: 'the image' }, ...(sideMap ? [{ path: sideMap, role: 'its block map' }] : []), ...(options.protect ?? []),
   ]);
   checkTarget(target, imageSize, { allowNonRemovable: options.allowNonRemovable });
   await checkWriteAccess(target, options.argv ?? ['flash', options.imagePath, '--device', target.device]);

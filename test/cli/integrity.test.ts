@@ -89,6 +89,9 @@ test('flash refuses the image as its own target, through a symlink or a hard lin
     t.is(result.exitCode, 1, `${target}: ${result.stderr}`);
     t.regex(result.stderr, /the target \(--device\) .* is (the image|its block map)/);
   }
+  const unmapped = await runCli(['flash', image.path, '--no-bmap', '--device', `${image.path}.bmap`]);
+  t.is(unmapped.exitCode, 1, unmapped.stderr);
+  t.regex(unmapped.stderr, /is its block map/);
   t.is((await stat(image.path)).size, image.size);
   t.is(sha256(await readFile(image.path)), before);
   t.deepEqual(await readFile(`${image.path}.bmap`), bmap);

@@ -112,6 +112,7 @@ for (const { backend, point, pattern } of BUILD_CASES) {
     t.true(run.sent, `the point was never reached:\n${run.stderr}`);
     t.is(run.exitCode, expectedExit(pattern), run.stderr);
     t.regex(run.stderr, /interrupted/);
+    t.log(/forced exit/.test(run.stderr) ? 'forced exit' : 'released normally');
     t.deepEqual(await loopsUnder(dir), []);
     t.deepEqual(await mountsUnder(dir), []);
     t.deepEqual((await readdir(tmp)).filter((name) => name.startsWith('pikube-')), []);
