@@ -9,7 +9,7 @@ import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { elfHeader } from '../examples/make-demo-base.ts';
-import { getK3sAssets } from '../src/kube/k3s/k3s-release.ts';
+import { getK3sAssets } from '../src/acquire/k3s-release.ts';
 import { ensureDebianRoot, makeDebianPiImage } from '../test/boot/helpers/debian-pi.ts';
 import { measure, type Measurement } from './measure.ts';
 

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { stringify } from 'yaml';
 import { elfHeader, makeDemoBase } from '../examples/make-demo-base.ts';
-import { getK3sAssets } from '../src/kube/k3s/k3s-release.ts';
+import { getK3sAssets } from '../src/acquire/k3s-release.ts';
 import { measure, type Measurement } from './measure.ts';
 
 const work = fileURLToPath(new URL('./work/cluster/', import.meta.url));

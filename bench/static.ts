@@ -19,7 +19,7 @@ async function runVariant(variant: string): Promise<void> {
     const { generateKubeadmPki } = await import('../src/kube/pki/kubeadm-pki.ts');
     const { makeControlPlaneManifests } = await import('../src/kube/static/control-plane-manifests.ts');
     const { makeAddonManifests } = await import('../src/kube/static/addons.ts');
-    const { resolveStaticRelease } = await import('../src/kube/static/static-release.ts');
+    const { resolveStaticRelease } = await import('../src/acquire/static-release.ts');
     const { makeStaticNetwork } = await import('../src/kube/static/cluster-settings.ts');
     const { formatBootstrapToken, generateBootstrapToken } = await import('../src/kube/static/bootstrap-token.ts');
     const { makeBootstrapKubeconfig } = await import('../src/kube/static/bootstrap-kubeconfig.ts');
@@ -34,7 +34,7 @@ async function runVariant(variant: string): Promise<void> {
     const { generateKubeadmPki } = await import('../src/kube/pki/kubeadm-pki.ts');
     const { makeControlPlaneManifests } = await import('../src/kube/static/control-plane-manifests.ts');
     const { makeAddonManifests } = await import('../src/kube/static/addons.ts');
-    const { resolveStaticRelease } = await import('../src/kube/static/static-release.ts');
+    const { resolveStaticRelease } = await import('../src/acquire/static-release.ts');
     const { makeStaticNetwork } = await import('../src/kube/static/cluster-settings.ts');
     const release = resolveStaticRelease(undefined, 'arm64');
     await generateKubeadmPki({ node: 'pi', apiNames: ['pi', 'pi.local'], apiIps: ['192.168.1.60'], serviceIp: '10.96.0.1', localServer: 'https://192.168.1.60:6443', externalServer: 'https://192.168.1.60:6443', notBefore });

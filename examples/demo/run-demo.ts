@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { DEFAULT_K3S_VERSION } from '../../src/kube/k3s/k3s-release.ts';
+import { DEFAULT_K3S_VERSION } from '../../src/acquire/k3s-release.ts';
 import { readLayout } from '../../src/image/read-facts.ts';
 import { readExtText } from '../../src/tools/debugfs.ts';
 import { makeDemoBase } from '../make-demo-base.ts';

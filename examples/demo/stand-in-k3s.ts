@@ -1,6 +1,6 @@
 // DEMO AND TESTS ONLY: a stand-in k3s release, laid out and checksummed like the real one, that runs nothing.
 import { createHash } from 'node:crypto';
-import { getK3sAssets } from '../../src/kube/k3s/k3s-release.ts';
+import { getK3sAssets } from '../../src/acquire/k3s-release.ts';
 import { elfHeader } from '../make-demo-base.ts';
 import type { MirrorServer } from './serve-mirror.ts';
 

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { PassThrough, pipeline, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { damagedArchive } from './image-format.ts';
+import { damagedArchive } from '../damaged-archive.ts';
 
 // A .gz image's uncompressed bytes; a truncated or damaged file fails the stream with a UserError that says so
 // (zlib's own Z_BUF_ERROR would read as a bug), for unpacking a base and for flashing alike.

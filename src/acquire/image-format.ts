@@ -1,8 +1,8 @@
 import { open } from 'node:fs/promises';
-import { UserError } from '../errors.ts';
+import type { ArchiveFormat } from '../damaged-archive.ts';
 
 // What an image file is packed in, decided by its first bytes (names lie: `latest` redirects, renamed files).
-export type ImageFormat = 'zip' | 'xz' | 'gzip' | 'raw';
+export type ImageFormat = ArchiveFormat | 'raw';
 
 // Reads the magic number: PK\3\4 (or an empty zip's PK\5\6), FD 37 7A 58 5A 00, 1F 8B; anything else is a raw image.
 export async function detectImageFormat(file: string): Promise<ImageFormat> {
@@ -22,13 +22,4 @@ export function formatOfMagic(head: Buffer): ImageFormat {
   if (head.length >= 6 && head.equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return 'xz';
   if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
   return 'raw';
-}
-
-const KIND: Record<Exclude<ImageFormat, 'raw'>, string> = { zip: 'zip archive', xz: 'xz file', gzip: 'gzip file' };
-
-// A damaged or cut-off input is the user's to replace, never a tool failure or a bug: one message for every
-// format, building and flashing alike, naming the file as given and what to do.
-export function damagedArchive(archivePath: string, format: Exclude<ImageFormat, 'raw'>, detail: string, cause?: unknown): UserError {
-  return new UserError(`${archivePath} is not a readable ${KIND[format]} (truncated or corrupt: ${detail})`,
-    'download it again (for a cached download: `pikube cache prune --all`), or check the file you gave', cause === undefined ? undefined : { cause });
 }

@@ -5,7 +5,7 @@ import { pipeline, Transform, type Readable, type TransformCallback } from 'node
 import { crc32, createInflateRaw } from 'node:zlib';
 import unzipper from 'unzipper';
 import { UserError } from '../errors.ts';
-import { damagedArchive } from './image-format.ts';
+import { damagedArchive } from '../damaged-archive.ts';
 import { isZlibError } from './gzip-stream.ts';
 
 // One file inside a zip, with what it takes to stream it out.

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
-import { checkK3sVersion } from '../kube/k3s/k3s-release.ts';
-import { checkStaticVersion } from '../kube/static/static-release.ts';
+import { checkK3sVersion } from '../acquire/k3s-release.ts';
+import { checkStaticVersion } from '../acquire/static-release.ts';
 import type { Recipe } from './schema.ts';
 
 type Context = z.core.$RefinementCtx<Recipe>;

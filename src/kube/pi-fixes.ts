@@ -2,16 +2,6 @@ import { posix } from 'node:path';
 import type { FileEntry, ImageFacts, PlanEntry, SymlinkEntry } from '../plan/types.ts';
 import { makeTextEntry } from '../plan/entries.ts';
 
-// Kernel flags Kubernetes needs on a Pi: the memory cgroup is off by default (and since the 6.12 kernels disabled
-// by the device tree), cpuset is needed by the kubelet on older kernels.
-export const CGROUP_FLAGS = ['cgroup_enable=cpuset', 'cgroup_enable=memory', 'cgroup_memory=1'];
-
-// Appends each flag the one line of cmdline.txt lacks, so a second build over a built image adds nothing.
-export function appendKernelFlags(cmdline: string, flags: readonly string[]): string {
-  const words = cmdline.trim().split(/\s+/).filter(Boolean);
-  return [...words, ...flags.filter((flag) => !words.includes(flag))].join(' ');
-}
-
 // The fixes users trip on, applied at build time: swap, modules, forwarding and a clock seed (the cgroup flags go
 // on the kernel command line with the other flags, in plan/kernel-cmdline.ts).
 export function planPiFixes(facts: ImageFacts, builtAt: Date): PlanEntry[] {

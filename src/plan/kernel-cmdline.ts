@@ -1,7 +1,16 @@
 import type { Recipe } from '../config/schema.ts';
-import { appendKernelFlags, CGROUP_FLAGS } from '../kube/pi-fixes.ts';
 import { makeTextEntry } from './entries.ts';
 import type { ImageFacts, PlanEntry } from './types.ts';
+
+// Kernel flags Kubernetes needs on a Pi: the memory cgroup is off by default (and since the 6.12 kernels disabled
+// by the device tree), cpuset is needed by the kubelet on older kernels.
+export const CGROUP_FLAGS = ['cgroup_enable=cpuset', 'cgroup_enable=memory', 'cgroup_memory=1'];
+
+// Appends each flag the one line of cmdline.txt lacks, so a second build over a built image adds nothing.
+export function appendKernelFlags(cmdline: string, flags: readonly string[]): string {
+  const words = cmdline.trim().split(/\s+/).filter(Boolean);
+  return [...words, ...flags.filter((flag) => !words.includes(flag))].join(' ');
+}
 
 const REGDOM = 'cfg80211.ieee80211_regdom';
 

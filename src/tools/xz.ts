@@ -3,7 +3,7 @@ import { open } from 'node:fs/promises';
 import { PassThrough, type Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { execa } from 'execa';
-import { damagedArchive } from '../acquire/image-format.ts';
+import { damagedArchive } from '../damaged-archive.ts';
 import { ToolError, UserError } from '../errors.ts';
 import { log } from '../log.ts';
 import { missingTool, runTool } from './run.ts';

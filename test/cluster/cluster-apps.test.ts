@@ -2,7 +2,7 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
 import { parse, parseAllDocuments } from 'yaml';
-import { resolveStaticRelease } from '../../src/kube/static/static-release.ts';
+import { resolveStaticRelease } from '../../src/acquire/static-release.ts';
 import { startChartRepo } from '../helpers/chart-repo.ts';
 import { runCli } from '../helpers/cli.ts';
 import { makeBase, readRootFile, sha256, statInImage } from '../helpers/image.ts';

@@ -5,7 +5,7 @@ import { execa } from 'execa';
 import { Secret } from 'kubernetes-models/v1';
 import { ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
 import { parse, parseAllDocuments } from 'yaml';
-import { resolveStaticRelease } from '../../src/kube/static/static-release.ts';
+import { resolveStaticRelease } from '../../src/acquire/static-release.ts';
 import { runCli } from '../helpers/cli.ts';
 import { checkFilesystems, makeBase, readRootFile, statInImage } from '../helpers/image.ts';
 import { startMirror } from '../helpers/mirror.ts';

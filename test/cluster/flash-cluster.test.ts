@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
-import { copyFile, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
 import { UserError } from '../../src/errors.ts';
 import type { Asker } from '../../src/flash/ask-user.ts';
+import { writeClusterManifest, type ClusterCard } from '../../src/flash/cluster-manifest.ts';
 import { flashCluster } from '../../src/flash/flash-cluster.ts';
 import { writeBmap } from '../../src/flash/write-bmap.ts';
 import { runCli } from '../helpers/cli.ts';
@@ -15,17 +16,18 @@ const hash = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 async function makeClusterDir(dir: string, hostnames: string[]): Promise<Map<string, string>> {
   const out = path.join(dir, 'cluster');
   const digests = new Map<string, string>();
-  const nodes = [];
+  const nodes: ClusterCard[] = [];
+  await mkdir(out, { recursive: true });
   for (const [i, hostname] of hostnames.entries()) {
     const made = await makeTestImage(dir, 48);
     const image = path.join(out, `${hostname}.img`);
-    await import('node:fs/promises').then((fs) => fs.mkdir(out, { recursive: true }));
     await copyFile(made.path, image);
     await writeBmap(image, `${image}.bmap`);
-    digests.set(hostname, hash(await readFile(image)));
-    nodes.push({ hostname, role: i === 0 ? 'server' : 'agent', image: `${hostname}.img` });
+    const bytes = await readFile(image);
+    digests.set(hostname, hash(bytes));
+    nodes.push({ hostname, role: i === 0 ? 'server' : 'agent', image: `${hostname}.img`, bmap: `${hostname}.img.bmap`, size: (await stat(image)).size, mappedBytes: bytes.length, digest: hash(bytes), status: 'written' });
   }
-  await writeFile(path.join(out, 'cluster.json'), JSON.stringify({ server: 'https://pi-1.local:6443', nodes }));
+  await writeClusterManifest(out, { cluster: { name: 'test', id: 'test-id' }, server: 'https://pi-1.local:6443', nodes });
   return digests;
 }
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { elfHeader } from '../../examples/make-demo-base.ts';
-import type { StaticRelease } from '../../src/kube/static/static-release.ts';
+import type { StaticRelease } from '../../src/acquire/static-release.ts';
 import type { Mirror } from './mirror.ts';
 
 export interface FakeStaticRelease {

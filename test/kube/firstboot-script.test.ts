@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
 import { BOOT_TEST_UNIT_PATH, FIRSTBOOT_SCRIPT, planFirstBoot } from '../../src/kube/firstboot.ts';
-import { appendKernelFlags, CGROUP_FLAGS } from '../../src/kube/pi-fixes.ts';
+import { appendKernelFlags, CGROUP_FLAGS } from '../../src/plan/kernel-cmdline.ts';
 import { makeTempDir } from '../helpers/temp.ts';
 
 test('the first-boot script passes bash -n and shellcheck', async (t) => {

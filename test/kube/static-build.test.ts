@@ -6,7 +6,7 @@ import { DaemonSet, Deployment } from 'kubernetes-models/apps/v1';
 import { ConfigMap, Pod, Service, ServiceAccount } from 'kubernetes-models/v1';
 import { ClusterRole, ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
 import { parse, parseAllDocuments } from 'yaml';
-import { resolveStaticRelease } from '../../src/kube/static/static-release.ts';
+import { resolveStaticRelease } from '../../src/acquire/static-release.ts';
 import { runCli } from '../helpers/cli.ts';
 import { checkFilesystems, makeBase, readBootFile, readRootFile, sha256, statInImage } from '../helpers/image.ts';
 import { startMirror } from '../helpers/mirror.ts';

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { parse } from 'yaml';
 import { makeControlPlaneManifests } from '../../src/kube/static/control-plane-manifests.ts';
-import { resolveStaticRelease } from '../../src/kube/static/static-release.ts';
+import { resolveStaticRelease } from '../../src/acquire/static-release.ts';
 
 const commandOf = (content: string) => (parse(content) as { spec: { containers: Array<{ command: string[] }> } }).spec.containers[0]!.command;
 

@@ -3,7 +3,7 @@ import { fetchArtifact, type FetchedArtifact } from '../../acquire/fetch-artifac
 import type { LocalFile } from '../../acquire/local-inputs.ts';
 import { UserError } from '../../errors.ts';
 import type { BuildInput } from '../../plan/types.ts';
-import { DEFAULT_K3S_VERSION, getK3sAssets } from './k3s-release.ts';
+import { DEFAULT_K3S_VERSION, getK3sAssets } from '../../acquire/k3s-release.ts';
 
 export interface K3sArtifacts {
   version: string;

@@ -7,7 +7,7 @@ import type { ImageFacts, PlanEntry } from '../../plan/types.ts';
 import { planFirstBoot } from '../firstboot.ts';
 import { planPiFixes } from '../pi-fixes.ts';
 import type { K3sPki } from '../pki/k3s-pki.ts';
-import { failsOnCgroupV1 } from './k3s-release.ts';
+import { failsOnCgroupV1 } from '../../acquire/k3s-release.ts';
 import { makeK3sUnit } from './k3s-unit.ts';
 import { planServerPin } from './pin-server.ts';
 import { makeEnableLink, makeFileEntry, makeHostContent, makeTextEntry } from '../../plan/entries.ts';

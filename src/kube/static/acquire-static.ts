@@ -6,7 +6,7 @@ import { readOverlay, type LocalFile } from '../../acquire/local-inputs.ts';
 import { UserError } from '../../errors.ts';
 import type { BuildInput } from '../../plan/types.ts';
 import { extractArchive } from '../../tools/tar.ts';
-import type { StaticDownload, StaticRelease } from './static-release.ts';
+import type { StaticDownload, StaticRelease } from '../../acquire/static-release.ts';
 
 export interface StaticBinaries {
   kubelet: LocalFile;

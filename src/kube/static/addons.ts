@@ -5,7 +5,7 @@ import { stringify } from 'yaml';
 import type { ManifestFile } from './control-plane-manifests.ts';
 import { makeBootstrapManifest, type BootstrapToken } from './bootstrap-token.ts';
 import { CLUSTER, type StaticNetwork } from './cluster-settings.ts';
-import type { StaticRelease } from './static-release.ts';
+import type { StaticRelease } from '../../acquire/static-release.ts';
 
 export const ADDON_DIR = '/etc/kubernetes/addons';
 

@@ -1,7 +1,7 @@
 import type { IProbe, IVolume, IVolumeMount } from 'kubernetes-models/v1';
 import { Pod } from 'kubernetes-models/v1';
 import { stringify } from 'yaml';
-import type { StaticRelease } from './static-release.ts';
+import type { StaticRelease } from '../../acquire/static-release.ts';
 import { makeStaticNetwork, MANIFEST_DIR, type StaticNetwork } from './cluster-settings.ts';
 import { API_PORT } from '../node-address.ts';
 import { apiserverFlags, controllerManagerFlags, etcdFlags, schedulerFlags, type ControlPlaneAddress } from './control-plane-flags.ts';

@@ -23,7 +23,7 @@ import {
 } from './node-config.ts';
 import { makeBootstrapKubeconfig } from './bootstrap-kubeconfig.ts';
 import { planPodRoutes, type PodRoute } from './pod-routes.ts';
-import { resolveStaticRelease, type StaticRelease } from './static-release.ts';
+import { resolveStaticRelease, type StaticRelease } from '../../acquire/static-release.ts';
 import { makeEnableLink, makeFileEntry, makeHostContent, makeTextEntry } from '../../plan/entries.ts';
 
 export const STATIC_IMAGE_DIR = '/var/lib/pikube/images';

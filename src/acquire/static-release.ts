@@ -1,4 +1,4 @@
-import { UserError } from '../../errors.ts';
+import { UserError } from '../errors.ts';
 import catalogJson from './static-catalog.json' with { type: 'json' };
 
 interface MinorPins {

@@ -1,4 +1,4 @@
-import { UserError } from '../../errors.ts';
+import { UserError } from '../errors.ts';
 
 // k3s publishes three Linux ARM-relevant builds; the binary's suffix and the other assets' arch name differ for armhf.
 const ASSET_ARCH: Record<string, { binary: string; arch: string }> = {
