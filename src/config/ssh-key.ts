@@ -22,7 +22,7 @@ const MIN_RSA_BITS = 1024;
 // decodes, whose type string equals the line's and whose fields are whole, and an optional comment. Returns why
 // the line would not log anyone in, or undefined.
 export function checkAuthorizedKey(line: string): string | undefined {
-  if (/[\u0000-\u001F\u007F]/.test(line)) return 'must be one line without control characters (one key per list item)';
+  if (/[\u0000-\u0008\u000A-\u001F\u007F]/.test(line)) return 'must be one line without control characters (one key per list item)';
   const fields = splitKeyLine(line.trim());
   if (!fields) return 'has an unclosed quote in its options';
   const { type, body, options } = fields;

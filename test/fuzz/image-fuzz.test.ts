@@ -159,9 +159,9 @@ async function makeFuzzBase(t: Parameters<typeof makeBase>[0], table: 'dos' | 'g
   return { dir, base, size: facts.size };
 }
 
-// Damaged partition tables and filesystem headers through `inspect`'s reader in-process: a user error or a tool
-// failure, never a crash.
-test('image fuzzer: damaged MBR, GPT, FAT and ext4 headers are refused or read, never crash', async (t) => {
+// Damaged partition tables and filesystem headers through `inspect`'s reader in-process: read, or refused as the
+// user's damaged input (exit 1); never a tool failure or a crash.
+test('image fuzzer: damaged MBR, GPT, FAT and ext4 headers are read or refused as damaged input (exit 1), never crash', async (t) => {
   const seed = fuzzSeed(14_2026);
   const cases = fuzzCases(60);
   const bases = { dos: await makeFuzzBase(t, 'dos'), gpt: await makeFuzzBase(t, 'gpt') };
@@ -184,7 +184,8 @@ test('image fuzzer: damaged MBR, GPT, FAT and ext4 headers are refused or read, 
       const key = `exit ${code}${error instanceof ToolError ? ` ${error.command.split(' ')[0]}` : ''}`;
       outcomes[key] = (outcomes[key] ?? 0) + 1;
       if (process.env.PIKUBE_FUZZ_VERBOSE) t.log(`${caseSeed} ${key}: ${what.join('; ')}: ${error instanceof Error ? error.message.split('\n').slice(0, 3).join(' | ') : ''}`);
-      if (code === EXIT.internal) failures.push(`replay: PIKUBE_FUZZ_SEED=${caseSeed} PIKUBE_FUZZ_CASES=1 (${table}: ${what.join('; ')})\n${error instanceof Error ? error.stack : String(error)}`);
+      // A damaged base is the user's input: exit 1 naming it, never a tool failure (2) or a bug (70).
+      if (code !== EXIT.user) failures.push(`replay: PIKUBE_FUZZ_SEED=${caseSeed} PIKUBE_FUZZ_CASES=1 (${table}: ${what.join('; ')})\n${error instanceof Error ? error.stack : String(error)}`);
     } finally {
       await patchImage(base, undo);
     }

@@ -2,6 +2,7 @@ import { chmod, readdir, readFile, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
+import { parse } from 'yaml';
 import { readLayout } from '../../src/image/read-facts.ts';
 import { runCli } from '../helpers/cli.ts';
 import { checkFilesystems, makeBase, readBootFile, readRootFile, sha256, statInImage } from '../helpers/image.ts';
@@ -51,7 +52,7 @@ test('build writes files, folders, symlinks, modes and owners into both partitio
   const userData = await readBootFile(output, '/user-data');
   t.true(userData?.startsWith('#cloud-config\n'));
   t.regex(userData ?? '', /hostname: pi-one/);
-  t.true(userData?.includes(KEY));
+  t.deepEqual((parse(userData ?? '') as { users?: Array<{ ssh_authorized_keys?: string[] }> }).users?.[0]?.ssh_authorized_keys, [KEY]);
 
   const record = JSON.parse((await readRootFile(output, '/etc/pikube/build.json', dir))?.toString() ?? '{}') as { inputs: Array<{ role: string; sha256: string }> };
   t.is(record.inputs.find((i) => i.role === 'base')?.sha256, sha256(await readFile(base)));
