@@ -48,10 +48,9 @@ export async function flashImage(options: FlashOptions): Promise<FlashSummary> {
   const bmapPath = options.useBmap === false ? undefined : await findBmapPath(options.imagePath, options.bmapPath);
   const map = bmapPath ? await readBlockMap(bmapPath) : undefined;
   const imageSize = map?.imageSize ?? await readImageSize(options.imagePath);
-  const drives = await listDrives(options.listDrives);
   const asker = options.asker ?? terminalAsker;
   const interactive = options.asker !== undefined || canAsk();
-  const target = options.device ? await describeTarget(options.device, drives) : await chooseCard(drives, asker, options.yes === true || !interactive);
+  const target = options.device ? await describeTarget(options.device) : await chooseCard(await listDrives(options.listDrives), asker, options.yes === true || !interactive);
   checkTarget(target, imageSize, { allowNonRemovable: options.allowNonRemovable });
   await checkWriteAccess(target, options.argv ?? ['flash', options.imagePath, '--device', target.device]);
   if (target.kind === 'block' && !options.yes) {
