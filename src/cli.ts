@@ -15,6 +15,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   pull: async () => (await import('./commands/pull.ts')).registerPullCommand,
   drives: async () => (await import('./commands/drives.ts')).registerDrivesCommand,
   flash: async () => (await import('./commands/flash.ts')).registerFlashCommand,
+  bmap: async () => (await import('./commands/bmap.ts')).registerBmapCommand,
   cache: async () => (await import('./commands/cache.ts')).registerCacheCommand,
   doctor: async () => (await import('./commands/doctor.ts')).registerDoctorCommand,
   'boot-test': async () => (await import('./commands/boot-test.ts')).registerBootTestCommand,

@@ -6,7 +6,8 @@ import { ejectDrive } from '../tools/eject.ts';
 import { powerOffDrive } from '../tools/udisksctl.ts';
 import { unmount } from '../tools/umount.ts';
 import { canAsk, terminalAsker, type Asker } from './ask-user.ts';
-import { countMappedBytes, readBlockMap } from './block-map.ts';
+import { countMappedBytes, readBlockMap, type BlockMap } from './block-map.ts';
+import { completeBlockMap } from './complete-block-map.ts';
 import { checkTarget, checkWriteAccess, describeTarget, formatDriveBytes, type FlashTarget } from './flash-target.ts';
 import { readImageSize } from './image-source.ts';
 import { findCardCandidates, listDrives, type ListDriveFunction } from './list-drives.ts';
@@ -46,7 +47,7 @@ export async function flashImage(options: FlashOptions): Promise<FlashSummary> {
     throw new UserError(`image ${options.imagePath} does not exist`, 'build one with `pikube build`, or give the path of a downloaded image');
   });
   const bmapPath = options.useBmap === false ? undefined : await findBmapPath(options.imagePath, options.bmapPath);
-  const map = bmapPath ? await readBlockMap(bmapPath) : undefined;
+  const map = bmapPath ? await readCompleteMap(options.imagePath, bmapPath) : undefined;
   const imageSize = map?.imageSize ?? await readImageSize(options.imagePath);
   const asker = options.asker ?? terminalAsker;
   const interactive = options.asker !== undefined || canAsk();
@@ -81,6 +82,19 @@ export async function flashImage(options: FlashOptions): Promise<FlashSummary> {
   log.step(`wrote ${formatDriveBytes(result.bytesWritten)} in ${seconds.toFixed(1)} s${result.verified ? ', read back and verified' : ' (not verified: --no-verify)'}`);
   if (target.kind === 'block' && !target.loop && options.powerOff !== false) await powerOff(target.device);
   return { ...result, device: target.device, bmapPath, seconds };
+}
+
+// The block map, with whatever it leaves out that the image's filesystems need added back (and said so).
+async function readCompleteMap(imagePath: string, bmapPath: string): Promise<BlockMap> {
+  const completed = await completeBlockMap(imagePath, await readBlockMap(bmapPath));
+  const first = completed.added[0];
+  if (first) {
+    log.warn(`${bmapPath} leaves out ${formatDriveBytes(completed.addedBytes)} that the image's filesystems use (metadata and zeros, from byte ${first.start}); `
+      + 'a map made from the file\'s holes (bmaptool create) would leave a card that held data damaged, so pikube writes and verifies those blocks too');
+    const command = `pikube bmap ${imagePath}${bmapPath === `${imagePath}.bmap` ? '' : ` -o ${bmapPath}`}`;
+    log.info(`  hint: \`${command}\` rewrites ${bmapPath} from the filesystems, so bmaptool copy is safe with it as well`);
+  }
+  return completed.map;
 }
 
 // IMAGE.bmap, or the .bmap of the image a compressed file holds (pi.img.bmap for pi.img.xz).

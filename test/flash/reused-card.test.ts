@@ -23,11 +23,12 @@ async function checkMetadataEqual(t: ExecutionContext, card: string, image: Test
   t.is(cmp.exitCode, 0, `ext4 metadata differs: ${cmp.all}`);
 }
 
-async function makeReusedCardSetup(t: ExecutionContext): Promise<{ dir: string; image: TestImage; card: string }> {
+async function makeReusedCardSetup(t: ExecutionContext, mapper: 'pikube' | 'bmaptool' = 'pikube'): Promise<{ dir: string; image: TestImage; card: string }> {
   const dir = await makeTempDir(t);
   const image = await makeTestImage(dir);
   await digHoles(image.path);
-  await writeBmap(image.path, `${image.path}.bmap`);
+  if (mapper === 'pikube') await writeBmap(image.path, `${image.path}.bmap`);
+  else await execa('bmaptool', ['create', '-o', `${image.path}.bmap`, image.path]);
   const card = await makeLoopDevice(t, dir, 128, 'random');
   return { dir, image, card };
 }
@@ -47,4 +48,20 @@ test('bmaptool copy with pikube\'s block map onto a card full of old random data
   t.is(copy.exitCode, 0, copy.all);
   await checkFilesystems(t, card, image, dir);
   await checkMetadataEqual(t, card, image, dir);
+});
+
+test('a map from bmaptool create (the file\'s holes) is completed from the filesystems with a warning, and pikube bmap rewrites it', async (t) => {
+  const { dir, image, card } = await makeReusedCardSetup(t, 'bmaptool');
+  const run = await runCli(['flash', image.path, '--device', card, '--yes', '--allow-non-removable']);
+  t.is(run.exitCode, 0, run.stderr);
+  t.regex(run.stderr, /warning: .*pi\.img\.bmap leaves out [\d.]+ [kMG]B that the image's filesystems use/);
+  t.regex(run.stderr, /hint: `pikube bmap .*pi\.img` rewrites/);
+  await checkFilesystems(t, card, image, dir);
+  await checkMetadataEqual(t, card, image, dir);
+  const rewrite = await runCli(['bmap', image.path]);
+  t.is(rewrite.exitCode, 0, rewrite.stderr);
+  t.is(rewrite.stdout.trim(), `${image.path}.bmap`);
+  const again = await runCli(['flash', image.path, '--device', card, '--yes', '--allow-non-removable']);
+  t.is(again.exitCode, 0, again.stderr);
+  t.notRegex(again.stderr, /leaves out/, 'the rewritten map needs nothing added');
 });
