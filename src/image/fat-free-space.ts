@@ -62,8 +62,9 @@ async function readGeometry(handle: FileHandle, offset: number, partitionBytes: 
   if (dataSector >= totalSectors || dataSector * bytesPerSector > partitionBytes) return undefined;
   const clusterBytes = sectorsPerCluster * bytesPerSector;
   const counted = Math.floor((totalSectors - dataSector) / sectorsPerCluster);
-  // Microsoft's FAT specification: the cluster count alone decides FAT12, FAT16 or FAT32.
-  const entryBits = counted < 4085 ? 12 : counted < 65525 ? 16 : 32;
+  // As Linux's fat driver decides: a boot sector without a 16-bit FAT size is FAT32 (mkfs.fat -F 32 makes such
+  // volumes below Microsoft's 65525-cluster minimum); otherwise the cluster count tells FAT12 from FAT16.
+  const entryBits = boot.readUInt16LE(22) === 0 ? 32 : counted < 4085 ? 12 : 16;
   const fatBytes = fatSectors * bytesPerSector;
   const entries = Math.floor((fatBytes * 8) / entryBits);
   if (entries < 3) return undefined;
