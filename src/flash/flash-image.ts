@@ -47,11 +47,14 @@ export async function flashImage(options: FlashOptions): Promise<FlashSummary> {
     throw new UserError(`image ${options.imagePath} does not exist`, 'build one with `pikube build`, or give the path of a downloaded image');
   });
   const bmapPath = options.useBmap === false ? undefined : await findBmapPath(options.imagePath, options.bmapPath);
-  const map = bmapPath ? await readCompleteMap(options.imagePath, bmapPath) : undefined;
-  const imageSize = map?.imageSize ?? await readImageSize(options.imagePath);
   const asker = options.asker ?? terminalAsker;
   const interactive = options.asker !== undefined || canAsk();
-  const target = options.device ? await describeTarget(options.device) : await chooseCard(await listDrives(options.listDrives), asker, options.yes === true || !interactive);
+  // A named device is described while the block map is read and checked against the filesystems.
+  const named = options.device ? describeTarget(options.device) : undefined;
+  named?.catch(() => undefined);
+  const map = bmapPath ? await readCompleteMap(options.imagePath, bmapPath) : undefined;
+  const imageSize = map?.imageSize ?? await readImageSize(options.imagePath);
+  const target = named ? await named : await chooseCard(await listDrives(options.listDrives), asker, options.yes === true || !interactive);
   checkTarget(target, imageSize, { allowNonRemovable: options.allowNonRemovable });
   await checkWriteAccess(target, options.argv ?? ['flash', options.imagePath, '--device', target.device]);
   if (target.kind === 'block' && !options.yes) {

@@ -17,7 +17,7 @@ export type ListDriveFunction = () => Promise<Drive[]>;
 // The machine's drives as drivelist sees them; tests pass a fake `list` for the safety rules only. drivelist (a
 // native addon) is loaded only here, so `pikube flash --device` never pays for it.
 export async function listDrives(list?: ListDriveFunction): Promise<DriveInfo[]> {
-  const drives = await (list ?? (await import('drivelist')).default.list)();
+  const drives = await (list ?? (await import('drivelist')).list)();
   return drives.map((drive) => ({
     device: drive.device,
     size: drive.size ?? 0,
