@@ -13,9 +13,10 @@ export interface CompletedMap {
 // A map made from the file's holes (`bmaptool create`) leaves out zeros the filesystems need; a card that held data
 // would keep old bytes there. For a raw image the blocks the filesystems need are added to the map (without a
 // checksum: the writer hashes them as it writes and reads them back), so such a map stays usable and safe.
-// Compressed images cannot be read at an offset, so their maps are taken as they are.
+// Compressed images cannot be read at an offset, and pikube's own filesystem-aware maps need nothing added, so those
+// maps are taken as they are.
 export async function completeBlockMap(imagePath: string, map: BlockMap): Promise<CompletedMap> {
-  if ((await detectImageFormat(imagePath)) !== 'raw') return { map, added: [], addedBytes: 0 };
+  if (map.fromFilesystems || (await detectImageFormat(imagePath)) !== 'raw') return { map, added: [], addedBytes: 0 };
   const needed = (await listNeededBlocks(imagePath, map.blockSize)).map(([first, last]) => ({
     start: first * map.blockSize, end: Math.min((last + 1) * map.blockSize, map.imageSize),
   }));

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { open, rename, rm, stat, writeFile } from 'node:fs/promises';
-import type { BlockMap, MappedRange } from './block-map.ts';
+import { FILESYSTEM_MAP_MARK, type BlockMap, type MappedRange } from './block-map.ts';
 import { listNeededBlocks } from './list-needed-blocks.ts';
 import { formatBytes } from '../format-bytes.ts';
 
@@ -31,7 +31,7 @@ export async function writeBmap(imagePath: string, bmapPath: string): Promise<Bl
   } finally {
     await handle.close();
   }
-  const map: BlockMap = { imageSize, blockSize: BLOCK_SIZE, checksumType: 'sha256', ranges };
+  const map: BlockMap = { imageSize, blockSize: BLOCK_SIZE, checksumType: 'sha256', ranges, fromFilesystems: true };
   const temporary = `${bmapPath}.partial`;
   try {
     await writeFile(temporary, formatBmap(map));
@@ -50,7 +50,7 @@ export function formatBmap(map: BlockMap): string {
   const zeros = '0'.repeat(64);
   const lines = [
     '<?xml version="1.0" ?>',
-    '<!-- Block map of a disk image, written by pikube in the bmaptool format: every block',
+    `<!-- ${FILESYSTEM_MAP_MARK}. Block map of a disk image in the bmaptool format: every block`,
     '     except those its partitions\' filesystems (FAT, ext4) record as free. Zeros that the',
     '     filesystems need are mapped too, so a card that held data before reads back as the',
     '     image. Each range carries the checksum of its bytes. -->',

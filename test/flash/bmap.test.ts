@@ -32,6 +32,9 @@ test('writeBmap maps what the filesystems use, zeros and metadata included, and 
   const large = free.filter(([start, end]) => end - start >= MiB);
   t.true(large.length > 0);
   for (const [start, end] of large) t.false(map.ranges.some((r) => r.start < end - 4096 && r.end > start + 4096), `free ext4 blocks ${start}-${end} are not mapped`);
+  t.true((await readBlockMap(`${image.path}.bmap`)).fromFilesystems, 'pikube\'s map says it was made from the filesystems');
+  await writeFile(`${image.path}.holes.bmap`, theirs);
+  t.falsy((await readBlockMap(`${image.path}.holes.bmap`)).fromFilesystems, 'a bmaptool create map does not');
 });
 
 test('an image without a partition table, or with a filesystem pikube cannot read, is mapped whole, holes included', async (t) => {
