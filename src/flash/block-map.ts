@@ -32,7 +32,7 @@ export function countMappedBytes(map: BlockMap): number {
 export async function readBlockMap(path: string): Promise<BlockMap> {
   const text = await readFile(path, 'utf8');
   const problem = (what: string) => new UserError(`${path} is not a usable block map: ${what}`,
-    'rebuild it (`pikube build` writes IMAGE.bmap, or `bmaptool create IMAGE`), or flash without it: --no-bmap');
+    'rebuild it (`pikube bmap IMAGE` writes IMAGE.bmap; `pikube build` writes one too), or flash without it: --no-bmap');
   const version = /<bmap\s+version="(\d+)\.(\d+)"/.exec(text);
   if (!version) throw problem('no <bmap version="…"> element');
   const major = Number(version[1]);

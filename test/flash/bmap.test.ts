@@ -33,7 +33,7 @@ test('writeBmap maps what the filesystems use, zeros and metadata included, and 
   t.true(large.length > 0);
   for (const [start, end] of large) t.false(map.ranges.some((r) => r.start < end - 4096 && r.end > start + 4096), `free ext4 blocks ${start}-${end} are not mapped`);
   t.true((await readBlockMap(`${image.path}.bmap`)).fromFilesystems, 'pikube\'s map says it was made from the filesystems');
-  await writeFile(`${image.path}.holes.bmap`, theirs);
+  await execa('bmaptool', ['create', '-o', `${image.path}.holes.bmap`, image.path]);
   t.falsy((await readBlockMap(`${image.path}.holes.bmap`)).fromFilesystems, 'a bmaptool create map does not');
 });
 
