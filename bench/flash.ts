@@ -10,7 +10,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { readBlockMap, countMappedBytes } from '../src/flash/block-map.ts';
+import { flashImage } from '../src/flash/flash-image.ts';
 import { writeBmap } from '../src/flash/write-bmap.ts';
+import { setLogLevel } from '../src/log.ts';
 
 const MiB = 1024 * 1024;
 const WRITE_BPS = 40_000_000;
@@ -103,7 +105,21 @@ async function main(): Promise<void> {
       { name: '`bmaptool copy`, pikube\'s filesystem-aware map', runs: [] },
       { name: '`pikube flash` (filesystem-aware map, verify on)', runs: [] },
       { name: '`pikube flash --no-verify`', runs: [] },
+      { name: '`flashImage()` in-process, verify on (the same write without the CLI\'s start-up)', runs: [] },
+      { name: '`flashImage()` in-process, no verify', runs: [] },
     ];
+    // The in-process rows run in this process, so it joins the throttled cgroup too (and leaves it at the end).
+    const inProcess = async (verify: boolean) => {
+      await writeFile(`${cgroup}/cgroup.procs`, String(process.pid));
+      const started = performance.now();
+      try {
+        await flashImage({ imagePath: image, device: loop, yes: true, allowNonRemovable: true, powerOff: false, verify, onProgress: () => {} });
+      } finally {
+        await writeFile('/sys/fs/cgroup/blkio/cgroup.procs', String(process.pid));
+      }
+      return (performance.now() - started) / 1000;
+    };
+    setLogLevel('quiet');
     const flash = ['-q', 'flash', image, '--device', loop, '--yes', '--allow-non-removable'];
     for (let round = 0; round < rounds; round++) {
       rows[0]?.runs.push(await measure('dd', [`if=${image}`, `of=${loop}`, 'bs=4M', 'conv=fsync', 'status=none']));
@@ -111,6 +127,8 @@ async function main(): Promise<void> {
       rows[2]?.runs.push(await measure('bmaptool', ['-q', 'copy', '--bmap', `${image}.bmap`, image, loop]));
       rows[3]?.runs.push(await measure('node', [pikube, ...flash]));
       rows[4]?.runs.push(await measure('node', [pikube, ...flash, '--no-verify']));
+      rows[5]?.runs.push(await inProcess(true));
+      rows[6]?.runs.push(await inProcess(false));
     }
     // BASELINE_PIKUBE names another checkout's bin/pikube.js (the code before this change), measured in turn with this one.
     const baseline = process.env.BASELINE_PIKUBE;
@@ -138,12 +156,13 @@ async function main(): Promise<void> {
       '| method | runs (s) | median (s) | vs dd | vs physical limit |',
       '|---|---|---|---|---|',
       ...rows.map((row, i) => {
-        const bound = i === 3 ? limit : i === 0 ? IMAGE_SIZE / WRITE_BPS : i === 1 ? mappedBefore / WRITE_BPS : writeOnly;
+        const bound = i === 3 || i === 5 ? limit : i === 0 ? IMAGE_SIZE / WRITE_BPS : i === 1 ? mappedBefore / WRITE_BPS : writeOnly;
         return `| ${row.name} | ${row.runs.map((r) => r.toFixed(2)).join(', ')} | ${median(row.runs).toFixed(2)} | ${(median(row.runs) / dd).toFixed(2)}x | ${(median(row.runs) / bound).toFixed(2)}x of ${bound.toFixed(2)} s |`;
       }),
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
+    await writeFile('/sys/fs/cgroup/blkio/cgroup.procs', String(process.pid)).catch(() => undefined);
     await rmdir(cgroup).catch(() => undefined);
     if (loop) await execa('losetup', ['-d', loop], { reject: false });
     if (!process.env.KEEP_WORK) await rm(work, { recursive: true, force: true });
