@@ -15,7 +15,13 @@ export interface BlockMap {
   blockSize: number;
   checksumType: string;
   ranges: MappedRange[];
+  // Written by pikube from the image's filesystems (its header says so, under the map's own checksum), so nothing
+  // the filesystems need is left out and flash need not check it again.
+  fromFilesystems?: boolean;
 }
+
+// The phrase in the header comment of a map pikube made from the filesystems.
+export const FILESYSTEM_MAP_MARK = 'pikube filesystem-aware map';
 
 // The number of bytes a block map says must be written.
 export function countMappedBytes(map: BlockMap): number {
@@ -26,7 +32,7 @@ export function countMappedBytes(map: BlockMap): number {
 export async function readBlockMap(path: string): Promise<BlockMap> {
   const text = await readFile(path, 'utf8');
   const problem = (what: string) => new UserError(`${path} is not a usable block map: ${what}`,
-    'rebuild it (`pikube build` writes IMAGE.bmap, or `bmaptool create IMAGE`), or flash without it: --no-bmap');
+    'rebuild it (`pikube bmap IMAGE` writes IMAGE.bmap; `pikube build` writes one too), or flash without it: --no-bmap');
   const version = /<bmap\s+version="(\d+)\.(\d+)"/.exec(text);
   if (!version) throw problem('no <bmap version="…"> element');
   const major = Number(version[1]);
@@ -56,5 +62,5 @@ export async function readBlockMap(path: string): Promise<BlockMap> {
     if (last < first || start >= imageSize || (previous && start < previous.end)) throw problem(`range ${match[2]}${match[3] ? `-${match[3]}` : ''} is out of order or outside the image`);
     ranges.push(checksum ? { start, end, checksum } : { start, end });
   }
-  return { imageSize, blockSize, checksumType, ranges };
+  return { imageSize, blockSize, checksumType, ranges, ...(fileChecksum && text.includes(FILESYSTEM_MAP_MARK) ? { fromFilesystems: true } : {}) };
 }

@@ -7,8 +7,9 @@ import { powerOffDrive } from '../tools/udisksctl.ts';
 import { unmount } from '../tools/umount.ts';
 import { canAsk, terminalAsker, type Asker } from './ask-user.ts';
 import type { NamedPath } from '../same-file.ts';
-import { countMappedBytes, readBlockMap } from './block-map.ts';
+import { countMappedBytes, readBlockMap, type BlockMap } from './block-map.ts';
 import { checkTargetHoldsNot } from './check-target-holds.ts';
+import { completeBlockMap } from './complete-block-map.ts';
 import { checkTarget, checkWriteAccess, describeTarget, formatDriveBytes, type FlashTarget } from './flash-target.ts';
 import { checkRawImageComplete, readImageSize } from './image-source.ts';
 import { findCardCandidates, listDrives, type ListDriveFunction } from './list-drives.ts';
@@ -51,12 +52,14 @@ export async function flashImage(options: FlashOptions): Promise<FlashSummary> {
   });
   await checkRawImageComplete(options.imagePath);
   const bmapPath = options.useBmap === false ? undefined : await findBmapPath(options.imagePath, options.bmapPath);
-  const map = bmapPath ? await readBlockMap(bmapPath) : undefined;
-  const imageSize = map?.imageSize ?? await readImageSize(options.imagePath);
-  const drives = await listDrives(options.listDrives);
   const asker = options.asker ?? terminalAsker;
   const interactive = options.asker !== undefined || canAsk();
-  const target = options.device ? await describeTarget(options.device, drives) : await chooseCard(drives, asker, options.yes === true || !interactive);
+  // A named device is described while the block map is read and checked against the filesystems.
+  const named = options.device ? describeTarget(options.device) : undefined;
+  named?.catch(() => undefined);
+  const map = bmapPath ? await readCompleteMap(options.imagePath, bmapPath) : undefined;
+  const imageSize = map?.imageSize ?? await readImageSize(options.imagePath);
+  const target = named ? await named : await chooseCard(await listDrives(options.listDrives), asker, options.yes === true || !interactive);
   // Its block map is protected even with --no-bmap: writing an image over it would destroy it just the same.
   const sideMap = bmapPath ?? await findBmapPath(options.imagePath);
   await checkTargetHoldsNot(target.device, [
@@ -92,6 +95,19 @@ export async function flashImage(options: FlashOptions): Promise<FlashSummary> {
   log.step(`wrote ${formatDriveBytes(result.bytesWritten)} in ${seconds.toFixed(1)} s${result.verified ? ', read back and verified' : ' (not verified: --no-verify)'}`);
   if (target.kind === 'block' && !target.loop && options.powerOff !== false) await powerOff(target.device);
   return { ...result, device: target.device, bmapPath, seconds };
+}
+
+// The block map, with whatever it leaves out that the image's filesystems need added back (and said so).
+async function readCompleteMap(imagePath: string, bmapPath: string): Promise<BlockMap> {
+  const completed = await completeBlockMap(imagePath, await readBlockMap(bmapPath));
+  const first = completed.added[0];
+  if (first) {
+    log.warn(`${bmapPath} leaves out ${formatDriveBytes(completed.addedBytes)} that the image's filesystems use (metadata and zeros, from byte ${first.start}); `
+      + 'a map made from the file\'s holes (bmaptool create) would leave a card that held data damaged, so pikube writes and verifies those blocks too');
+    const command = `pikube bmap ${imagePath}${bmapPath === `${imagePath}.bmap` ? '' : ` -o ${bmapPath}`}`;
+    log.info(`  hint: \`${command}\` rewrites ${bmapPath} from the filesystems, so bmaptool copy is safe with it as well`);
+  }
+  return completed.map;
 }
 
 // IMAGE.bmap, or the .bmap of the image a compressed file holds (pi.img.bmap for pi.img.xz).

@@ -10,8 +10,9 @@ export interface FlashTarget extends DriveInfo {
   loop: boolean;
 }
 
-// Describes what --device names: a drive from the list, another block device (loop) via lsblk, or a plain image file.
-export async function describeTarget(device: string, drives: readonly DriveInfo[]): Promise<FlashTarget> {
+// Describes what --device names: a card or other block device via lsblk (judged removable and system as drivelist
+// judges them: removable or hot-pluggable or virtual; system when neither), or a plain image file.
+export async function describeTarget(device: string): Promise<FlashTarget> {
   const info = await stat(device).catch(() => undefined);
   if (!info && device.startsWith('/dev/')) {
     throw new UserError(`${device} does not exist`, 'run `pikube drives` to list the drives pikube can see');
@@ -21,16 +22,17 @@ export async function describeTarget(device: string, drives: readonly DriveInfo[
   }
   if (!info.isBlockDevice()) throw new UserError(`${device} is neither a block device nor a regular file`, 'name the card (e.g. /dev/sdb or /dev/mmcblk0) or an output file');
   const path = await realpath(device);
-  const listed = drives.find((drive) => drive.device === path || drive.device === device);
-  if (listed) return { ...listed, device: path, kind: 'block', loop: false };
   const described = await describeBlockDevice(path);
   if (described.type === 'part') {
     throw new UserError(`${device} is a partition, not a whole card`, 'name the whole device, e.g. /dev/sdb rather than /dev/sdb1 (see `pikube drives`)');
   }
+  const loop = described.type === 'loop';
+  const removable = described.removable || (!loop && (described.hotplug || described.virtual));
   return {
-    device: path, kind: 'block', loop: described.type === 'loop', size: described.size, model: described.model || described.type,
-    bus: described.transport || described.type, removable: described.removable, system: described.mountpoints.includes('/'),
-    virtual: described.type === 'loop', readOnly: false, mountpoints: described.mountpoints,
+    device: path, kind: 'block', loop, size: described.size, model: described.model || described.type,
+    bus: (described.transport || described.type).toUpperCase(), removable,
+    system: described.mountpoints.includes('/') || (!loop && !removable),
+    virtual: loop || described.virtual, readOnly: described.readOnly, mountpoints: described.mountpoints,
   };
 }
 

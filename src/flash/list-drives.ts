@@ -1,4 +1,4 @@
-import drivelist, { type Drive } from 'drivelist';
+import type { Drive } from 'drivelist';
 
 export interface DriveInfo {
   device: string;
@@ -14,9 +14,10 @@ export interface DriveInfo {
 
 export type ListDriveFunction = () => Promise<Drive[]>;
 
-// The machine's drives as drivelist sees them; tests pass a fake `list` for the safety rules only.
-export async function listDrives(list: ListDriveFunction = drivelist.list): Promise<DriveInfo[]> {
-  const drives = await list();
+// The machine's drives as drivelist sees them; tests pass a fake `list` for the safety rules only. drivelist (a
+// native addon) is loaded only here, so `pikube flash --device` never pays for it.
+export async function listDrives(list?: ListDriveFunction): Promise<DriveInfo[]> {
+  const drives = await (list ?? (await import('drivelist')).list)();
   return drives.map((drive) => ({
     device: drive.device,
     size: drive.size ?? 0,

@@ -1,17 +1,17 @@
 import { createHash } from 'node:crypto';
 import { open, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { log } from '../log.ts';
-import { listFileExtents } from '../tools/filefrag.ts';
-import type { BlockMap, MappedRange } from './block-map.ts';
+import { FILESYSTEM_MAP_MARK, type BlockMap, type MappedRange } from './block-map.ts';
+import { listNeededBlocks } from './list-needed-blocks.ts';
 import { formatBytes } from '../format-bytes.ts';
 
 const BLOCK_SIZE = 4096;
 const READ_SIZE = 4 * 1024 * 1024;
 
-// bmaptool's `.bmap` (2.0, sha256 per range) from the image's allocated extents, so flashers write only blocks holding data.
+// bmaptool's `.bmap` (2.0, sha256 per range) of the blocks the image's filesystems need, metadata and zeros
+// included, so flashers skip only free space and a reused card reads back as the image.
 export async function writeBmap(imagePath: string, bmapPath: string): Promise<BlockMap> {
   const imageSize = (await stat(imagePath)).size;
-  const blocks = await listMappedBlocks(imagePath, imageSize);
+  const blocks = await listNeededBlocks(imagePath, BLOCK_SIZE);
   const ranges: MappedRange[] = [];
   const handle = await open(imagePath, 'r');
   try {
@@ -31,7 +31,7 @@ export async function writeBmap(imagePath: string, bmapPath: string): Promise<Bl
   } finally {
     await handle.close();
   }
-  const map: BlockMap = { imageSize, blockSize: BLOCK_SIZE, checksumType: 'sha256', ranges };
+  const map: BlockMap = { imageSize, blockSize: BLOCK_SIZE, checksumType: 'sha256', ranges, fromFilesystems: true };
   const temporary = `${bmapPath}.partial`;
   try {
     await writeFile(temporary, formatBmap(map));
@@ -42,27 +42,6 @@ export async function writeBmap(imagePath: string, bmapPath: string): Promise<Bl
   return map;
 }
 
-// Block ranges [first, last] that the filesystem holding the image has allocated; all blocks where it cannot say.
-async function listMappedBlocks(imagePath: string, imageSize: number): Promise<[number, number][]> {
-  const blocksCount = Math.ceil(imageSize / BLOCK_SIZE);
-  if (blocksCount === 0) return [];
-  const extents = await listFileExtents(imagePath);
-  if (!extents) {
-    log.warn(`the filesystem holding ${imagePath} does not report which blocks hold data; the block map lists every block`);
-    return [[0, blocksCount - 1]];
-  }
-  const blocks: [number, number][] = [];
-  for (const extent of extents.toSorted((a, b) => a.start - b.start)) {
-    const first = Math.floor(extent.start / BLOCK_SIZE);
-    const last = Math.min(Math.ceil(extent.end / BLOCK_SIZE), blocksCount) - 1;
-    if (last < first) continue;
-    const previous = blocks.at(-1);
-    if (previous && first <= previous[1] + 1) previous[1] = Math.max(previous[1], last);
-    else blocks.push([first, last]);
-  }
-  return blocks;
-}
-
 // The XML text, with BmapFileChecksum computed over the file with that field set to zeros (as bmaptool checks it).
 export function formatBmap(map: BlockMap): string {
   const blocksCount = Math.ceil(map.imageSize / map.blockSize);
@@ -71,9 +50,10 @@ export function formatBmap(map: BlockMap): string {
   const zeros = '0'.repeat(64);
   const lines = [
     '<?xml version="1.0" ?>',
-    '<!-- Block map of a disk image, written by pikube in the bmaptool format: the ranges of',
-    '     blocks that hold data. Only these need to be written to a card; the rest of the image',
-    '     is unallocated. Each range carries the checksum of its bytes. -->',
+    `<!-- ${FILESYSTEM_MAP_MARK}. Block map of a disk image in the bmaptool format: every block`,
+    '     except those its partitions\' filesystems (FAT, ext4) record as free. Zeros that the',
+    '     filesystems need are mapped too, so a card that held data before reads back as the',
+    '     image. Each range carries the checksum of its bytes. -->',
     '',
     '<bmap version="2.0">',
     `    <!-- Image size in bytes: ${formatBytes(map.imageSize)} -->`,

@@ -46,3 +46,34 @@ export async function readExtSuperblock(volume: ExtVolume): Promise<ExtSuperbloc
     features: field('Filesystem features').split(/\s+/).filter(Boolean),
   };
 }
+
+export interface ExtFreeBlocks {
+  blockSize: number;
+  blockCount: number;
+  // Block ranges [first, last] the block bitmaps mark free, in order.
+  free: [number, number][];
+}
+
+// The free blocks per the block bitmaps (dumpe2fs computes the bitmap of a BLOCK_UNINIT group as the kernel does),
+// or undefined when dumpe2fs finds no readable ext filesystem there.
+export async function readExtFreeBlocks(volume: ExtVolume): Promise<ExtFreeBlocks | undefined> {
+  const result = await runTool('dumpe2fs', [extSpec(volume)], { env: extEnvironment() }).catch((error: unknown) => {
+    if (error instanceof ToolError && error.exitCode !== undefined) return undefined;
+    throw error;
+  });
+  if (!result) return undefined;
+  const blockSize = Number(/^Block size:\s*(\d+)$/m.exec(result.stdout)?.[1]);
+  const blockCount = Number(/^Block count:\s*(\d+)$/m.exec(result.stdout)?.[1]);
+  if (!(blockSize > 0 && blockCount > 0)) return undefined;
+  const free: [number, number][] = [];
+  for (const line of result.stdout.matchAll(/^\s+Free blocks: *(.*)$/gm)) {
+    for (const item of (line[1] ?? '').split(',')) {
+      const match = /^\s*(\d+)(?:-(\d+))?\s*$/.exec(item);
+      if (!match) continue;
+      const first = Number(match[1]);
+      const last = Math.min(match[2] === undefined ? first : Number(match[2]), blockCount - 1);
+      if (last >= first) free.push([first, last]);
+    }
+  }
+  return { blockSize, blockCount, free: free.toSorted((a, b) => a[0] - b[0]) };
+}

@@ -14,14 +14,14 @@ export interface Requirement {
 }
 
 export const REQUIREMENTS: readonly Requirement[] = [
-  { tool: 'sfdisk', debian: 'fdisk', homebrew: 'util-linux', versionArgs: ['--version'], versionPattern: /(\d+\.\d+(?:\.\d+)?)/, minVersion: '2.32', commands: ['build', 'plan', 'inspect', 'boot-test'] },
+  { tool: 'sfdisk', debian: 'fdisk', homebrew: 'util-linux', versionArgs: ['--version'], versionPattern: /(\d+\.\d+(?:\.\d+)?)/, minVersion: '2.32', commands: ['build', 'plan', 'inspect', 'boot-test', 'bmap'] },
   { tool: 'mcopy', debian: 'mtools', homebrew: 'mtools', versionArgs: ['--version'], versionPattern: /(\d+\.\d+\.\d+)/, minVersion: '4.0.18', commands: ['build', 'plan', 'inspect', 'boot-test'] },
   { tool: 'mmd', debian: 'mtools', homebrew: 'mtools', versionArgs: ['--version'], versionPattern: /(\d+\.\d+\.\d+)/, commands: ['build'] },
   { tool: 'mdir', debian: 'mtools', homebrew: 'mtools', versionArgs: ['--version'], versionPattern: /(\d+\.\d+\.\d+)/, commands: ['build', 'plan', 'inspect'] },
   { tool: 'mtype', debian: 'mtools', homebrew: 'mtools', versionArgs: ['--version'], versionPattern: /(\d+\.\d+\.\d+)/, commands: ['build', 'plan', 'inspect', 'boot-test'] },
   { tool: 'minfo', debian: 'mtools', homebrew: 'mtools', versionArgs: ['--version'], versionPattern: /(\d+\.\d+\.\d+)/, commands: ['build', 'plan', 'inspect'] },
   { tool: 'debugfs', debian: 'e2fsprogs', homebrew: 'e2fsprogs', versionArgs: ['-V'], versionPattern: /(\d+\.\d+(?:\.\d+)?)/, minVersion: '1.45.0', commands: ['build', 'plan', 'inspect', 'boot-test'] },
-  { tool: 'dumpe2fs', debian: 'e2fsprogs', homebrew: 'e2fsprogs', versionArgs: ['-V'], versionPattern: /(\d+\.\d+(?:\.\d+)?)/, commands: ['build', 'plan', 'inspect'] },
+  { tool: 'dumpe2fs', debian: 'e2fsprogs', homebrew: 'e2fsprogs', versionArgs: ['-V'], versionPattern: /(\d+\.\d+(?:\.\d+)?)/, commands: ['build', 'plan', 'inspect', 'bmap'] },
   { tool: 'e2fsck', debian: 'e2fsprogs', homebrew: 'e2fsprogs', versionArgs: ['-V'], versionPattern: /(\d+\.\d+(?:\.\d+)?)/, commands: ['build'] },
   { tool: 'resize2fs', debian: 'e2fsprogs', homebrew: 'e2fsprogs', versionArgs: [], versionPattern: /resize2fs (\d+\.\d+(?:\.\d+)?)/, commands: ['build'] },
   { tool: 'fsck.fat', debian: 'dosfstools', homebrew: 'dosfstools', versionArgs: ['--help'], versionPattern: /fsck\.fat (\d+\.\d+(?:\.\d+)?)/, commands: ['build'], optional: 'checks the boot partition after a build' },
@@ -35,7 +35,6 @@ export const REQUIREMENTS: readonly Requirement[] = [
   { tool: 'xz', debian: 'xz-utils', homebrew: 'xz', versionArgs: ['--version'], versionPattern: /xz \(XZ Utils\) (\d+\.\d+\.\d+)/, minVersion: '5.2.0', commands: ['build', 'flash'], optional: 'only for .xz images' },
   { tool: 'blockdev', debian: 'util-linux', homebrew: '(Linux only)', versionArgs: ['--version'], versionPattern: /(\d+\.\d+(?:\.\d+)?)/, commands: ['flash'] },
   { tool: 'lsblk', debian: 'util-linux', homebrew: '(Linux only)', versionArgs: ['--version'], versionPattern: /(\d+\.\d+(?:\.\d+)?)/, commands: ['flash', 'drives'] },
-  { tool: 'filefrag', debian: 'e2fsprogs', homebrew: 'e2fsprogs', versionArgs: ['-V'], versionPattern: /(\d+\.\d+(?:\.\d+)?)/, commands: ['build'] },
   { tool: 'udisksctl', debian: 'udisks2', homebrew: '(Linux only)', versionArgs: ['help'], versionPattern: /(\d+\.\d+\.\d+)/, commands: ['flash'], optional: 'powers the card reader off after flashing' },
   { tool: 'eject', debian: 'eject', homebrew: '(Linux only)', versionArgs: ['--version'], versionPattern: /(\d+\.\d+(?:\.\d+)?)/, commands: ['flash'], optional: 'ejects the card after flashing when udisksctl is missing' },
   { tool: 'tar', debian: 'tar', homebrew: 'gnu-tar', versionArgs: ['--version'], versionPattern: /(\d+\.\d+(?:\.\d+)?)/, commands: ['build', 'plan'], optional: 'only for the static Kubernetes profile (unpacks containerd and the CNI plugins)' },

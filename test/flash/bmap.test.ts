@@ -4,23 +4,48 @@ import test from 'ava';
 import { execa } from 'execa';
 import { readBlockMap } from '../../src/flash/block-map.ts';
 import { writeBmap } from '../../src/flash/write-bmap.ts';
-import { makeTempDir, makeTestImage, MiB } from './helpers.ts';
+import { digHoles, EXT_START, FAT_START, makeTempDir, makeTestImage, MiB, readFatDataStart } from './helpers.ts';
 
-function rangeLines(text: string): string[] {
-  return [...text.matchAll(/<Range chksum="([0-9a-f]+)">\s*([\d-]+)\s*<\/Range>/g)].map((m) => `${m[2]} ${m[1]}`);
-}
-
-test('writeBmap maps the same ranges with the same checksums as bmaptool create', async (t) => {
+test('writeBmap maps what the filesystems use, zeros and metadata included, and leaves out only their free space', async (t) => {
   const dir = await makeTempDir(t);
   const image = await makeTestImage(dir);
+  await digHoles(image.path);
   const map = await writeBmap(image.path, `${image.path}.bmap`);
-  const ours = await readFile(`${image.path}.bmap`, 'utf8');
-  const theirs = (await execa('bmaptool', ['create', image.path])).stdout;
-  t.deepEqual(rangeLines(ours), rangeLines(theirs));
-  t.true(map.ranges.length > 3);
   t.is(map.imageSize, image.size);
-  const mapped = map.ranges.reduce((sum, r) => sum + r.end - r.start, 0);
-  t.true(mapped < image.size / 2, `a sparse image maps only part of itself (${mapped} bytes)`);
+  const covered = (start: number, end: number) => map.ranges.some((r) => r.start <= start && r.end >= end);
+  // The partition table, the gap before the first partition, the FAT boot sector and both FATs (holes in the file).
+  t.true(covered(0, FAT_START + (await readFatDataStart(image.path))), 'everything before the FAT data area is mapped');
+  // Every block bmaptool create maps (the file's data) that holds a used ext4 block or FAT cluster is mapped too.
+  const theirs = (await execa('bmaptool', ['create', image.path])).stdout;
+  const mappedBlocks = (text: string) => [...text.matchAll(/<Range[^>]*>\s*(\d+)(?:-(\d+))?\s*<\/Range>/g)].map((m) => [Number(m[1]), Number(m[2] ?? m[1])] as const);
+  const extMetadata = (await execa('dumpe2fs', [`${image.path}?offset=${EXT_START}`])).stdout;
+  const journal = /^Total journal size:\s+(\d+)k/m.exec(extMetadata);
+  const blockSize = Number(/^Block size:\s+(\d+)/m.exec(extMetadata)?.[1]);
+  t.truthy(journal, 'the ext4 root has a journal');
+  const ours = mappedBlocks(await readFile(`${image.path}.bmap`, 'utf8'));
+  const mapped = ours.reduce((sum, [first, last]) => sum + (last - first + 1) * 4096, 0);
+  const data = mappedBlocks(theirs).reduce((sum, [first, last]) => sum + (last - first + 1) * 4096, 0);
+  t.true(mapped > data + Number(journal?.[1]) * 1024 / 2, `the zeroed journal and FATs are mapped beyond the file's data (${mapped} > ${data})`);
+  t.true(mapped < image.size / 2, `free space is left out (${mapped} of ${image.size} bytes)`);
+  // Free ext4 blocks per the block bitmaps are left out.
+  const free = [...extMetadata.matchAll(/^\s+Free blocks: (\d+)-(\d+)/gm)].map((m) => [EXT_START + Number(m[1]) * blockSize, EXT_START + (Number(m[2]) + 1) * blockSize] as const);
+  const large = free.filter(([start, end]) => end - start >= MiB);
+  t.true(large.length > 0);
+  for (const [start, end] of large) t.false(map.ranges.some((r) => r.start < end - 4096 && r.end > start + 4096), `free ext4 blocks ${start}-${end} are not mapped`);
+  t.true((await readBlockMap(`${image.path}.bmap`)).fromFilesystems, 'pikube\'s map says it was made from the filesystems');
+  await execa('bmaptool', ['create', '-o', `${image.path}.holes.bmap`, image.path]);
+  t.falsy((await readBlockMap(`${image.path}.holes.bmap`)).fromFilesystems, 'a bmaptool create map does not');
+});
+
+test('an image without a partition table, or with a filesystem pikube cannot read, is mapped whole, holes included', async (t) => {
+  const dir = await makeTempDir(t);
+  const file = path.join(dir, 'raw.img');
+  await execa('truncate', ['-s', `${8 * MiB}`, file]);
+  const bare = await writeBmap(file, `${file}.bmap`);
+  t.deepEqual(bare.ranges.map((r) => [r.start, r.end]), [[0, 8 * MiB]]);
+  await execa('sfdisk', ['-q', file], { input: 'label: dos\nstart=2048, type=83\n' });
+  const unknown = await writeBmap(file, `${file}.bmap`);
+  t.deepEqual(unknown.ranges.map((r) => [r.start, r.end]), [[0, 8 * MiB]]);
 });
 
 test('bmaptool copy accepts our .bmap and writes the image exactly', async (t) => {

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomFillSync } from 'node:crypto';
 import { open, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ExecutionContext } from 'ava';
@@ -40,13 +40,17 @@ export async function makeTestImage(dir: string, sizeMiB = 96): Promise<TestImag
   return { path: image, size, fatFile, extFile };
 }
 
-// A loop device over a new file of `sizeMiB`, filled with `fill` so stale bytes show; detached when the test ends.
-export async function makeLoopDevice(t: ExecutionContext, dir: string, sizeMiB: number, fill = 0xa5): Promise<string> {
+// A loop device over a new file of `sizeMiB`, filled with `fill` (or random bytes, as a used card holds) so stale
+// bytes show; detached when the test ends.
+export async function makeLoopDevice(t: ExecutionContext, dir: string, sizeMiB: number, fill: number | 'random' = 0xa5): Promise<string> {
   const backing = path.join(dir, `loop-${sizeMiB}-${Date.now()}.bin`);
   const handle = await open(backing, 'w');
   try {
-    const block = Buffer.alloc(MiB, fill);
-    for (let i = 0; i < sizeMiB; i++) await handle.write(block, 0, MiB, i * MiB);
+    const block = Buffer.alloc(MiB, fill === 'random' ? 0 : fill);
+    for (let i = 0; i < sizeMiB; i++) {
+      if (fill === 'random') randomFillSync(block);
+      await handle.write(block, 0, MiB, i * MiB);
+    }
   } finally {
     await handle.close();
   }
@@ -56,6 +60,24 @@ export async function makeLoopDevice(t: ExecutionContext, dir: string, sizeMiB: 
     await execa('losetup', ['-d', device], { reject: false });
   });
   return device;
+}
+
+// Turns every all-zero block of the image into a hole, as unpacking a base does, so a block map that follows the
+// file's holes leaves out zeros the filesystems need.
+export async function digHoles(image: string): Promise<void> {
+  await execa('fallocate', ['--dig-holes', image]);
+}
+
+// The first byte of the FAT's data area, relative to the partition: everything before it (boot sector, reserved
+// sectors, both FATs) is metadata. Read with mtools' minfo, not pikube's own parser.
+export async function readFatDataStart(target: string): Promise<number> {
+  const { stdout } = await execa('minfo', ['-i', `${target}@@${FAT_START}`, '::'], { env: { MTOOLS_SKIP_CHECK: '1' } });
+  const field = (pattern: RegExp) => Number(pattern.exec(stdout)?.[1]);
+  const sector = field(/^sector size: (\d+)/m);
+  const reserved = field(/^reserved \(boot\) sectors: (\d+)/m);
+  const fats = field(/^fats: (\d+)/m);
+  const fatLength = field(/^Big fatlen=(\d+)/m) || field(/^sectors per fat: (\d+)/m);
+  return (reserved + fats * fatLength) * sector;
 }
 
 // Reads `length` bytes at `offset` from a file or device.
