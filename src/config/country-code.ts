@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
+import data from './iso-3166-alpha2.json' with { type: 'json' };
 
-const DATA = JSON.parse(readFileSync(new URL('./iso-3166-alpha2.json', import.meta.url), 'utf8')) as { codes: Record<string, string> };
+const DATA: { codes: Record<string, string> } = data;
 
 // Every assigned ISO 3166-1 alpha-2 code and its country's name: the codes the Wi-Fi regulatory domain takes.
 export const COUNTRY_CODES: Readonly<Record<string, string>> = DATA.codes;
