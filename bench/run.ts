@@ -1,11 +1,11 @@
 // `npm run bench [-- NAME…]`: runs each benchmark script in its own process and prints its markdown table
-// (the tables recorded in BENCHMARKS.md). Names: build, acquire, registry, flash, cluster, static, boot-test.
+// (the tables recorded in BENCHMARKS.md). Names: build, acquire, registry, flash, cluster, static, boot-test, startup.
 import { existsSync } from 'node:fs';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 
-const ALL = ['build', 'acquire', 'registry', 'flash', 'cluster', 'static', 'boot-test'];
+const ALL = ['build', 'acquire', 'registry', 'flash', 'cluster', 'static', 'boot-test', 'startup'];
 const chosen = process.argv.slice(2).filter((name) => ALL.includes(name));
 for (const name of chosen.length > 0 ? chosen : ALL) {
   const script = fileURLToPath(new URL(`./${name}.ts`, import.meta.url));

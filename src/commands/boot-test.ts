@@ -1,6 +1,5 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { bootTestImage } from '../boot-test/print-report.ts';
 import { MACHINE_NAMES, type MachineName } from '../boot-test/machines.ts';
 import { UserError } from '../errors.ts';
 import { runSignal } from '../interrupt.ts';
@@ -35,6 +34,7 @@ export function registerBootTestCommand(program: Command): void {
     .action(async (image: string, flags: BootTestFlags) => {
       const machine = parseMachine(flags.machine);
       await ensureTools('boot-test');
+      const { bootTestImage } = await import('../boot-test/print-report.ts');
       await bootTestImage({
         image: resolve(image),
         ...(machine ? { machine } : {}),

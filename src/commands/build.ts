@@ -2,21 +2,13 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { addRecipeFlags } from '../acquire/acquire-flags.ts';
-import { bootTestImage } from '../boot-test/print-report.ts';
-import { withBuildOutput } from '../build/build-output.ts';
-import { buildCluster } from '../build/build-cluster.ts';
 import { checkBuildOutputs, loadBuild, unpackBase, type BuildFlags, type BuildSession } from '../build/load-build.ts';
-import { planBuild } from '../build/plan-build.ts';
 import { UserError } from '../errors.ts';
 import { formatBytes } from '../format-bytes.ts';
-import { applyPlan } from '../image/apply-plan.ts';
 import type { ExtBackend } from '../image/backend.ts';
-import { debugfsBackend } from '../image/debugfs-backend.ts';
-import { mountBackend } from '../image/mount-backend.ts';
+import type { MergedKubeconfig } from '../kube/merge-kubeconfig.ts';
 import { runSignal } from '../interrupt.ts';
-import { describeMdnsServer } from '../kube/kubeconfig.ts';
 import { log } from '../log.ts';
-import { mergeKubeconfig, type MergedKubeconfig } from '../kube/merge-kubeconfig.ts';
 import { ensureTools } from '../tools/check-tools.ts';
 import { parseMachine } from './boot-test.ts';
 import { COMMAND_SUMMARIES } from './command-table.ts';
@@ -43,12 +35,15 @@ export function registerBuildCommand(program: Command): void {
     .option('--secrets <dir>', 'with `cluster:`, the folder that keeps the cluster\'s CAs, tokens and node keys (default: cluster.secrets, else DIR/secrets)')
     .option('--kubeconfig-merge', 'also merge the admin kubeconfig into the first file of $KUBECONFIG (else ~/.kube/config) as a context named after the cluster, backed up first');
   addRecipeFlags(command).action(async (flags: BuildCommandFlags) => {
-    const backend = pickBackend(flags.backend);
+    // The first action (reading and checking the recipe) waits for no module it does not need: the pipeline's
+    // stages are loaded when they run.
+    const backendName = checkBackendName(flags.backend);
     const bootMachine = typeof flags.bootTest === 'string' ? parseMachine(flags.bootTest) : undefined;
     // Both emulators (one Debian package): which one boots depends on the image, known only once it is built.
     if (flags.bootTest) await ensureTools('boot-test', { include: ['qemu-system-aarch64', 'qemu-system-arm'] });
-    await ensureTools('build', { include: backend.name === 'mount' ? ['losetup', 'mount', 'umount'] : [] });
+    await ensureTools('build', { include: backendName === 'mount' ? ['losetup', 'mount', 'umount'] : [] });
     const session = await loadBuild(flags);
+    const backend = await loadBackend(backendName);
     if (!session.loaded.recipe.cluster && (flags.only || flags.secrets)) {
       throw new UserError(`${flags.only ? '--only' : '--secrets'} is for a recipe with \`cluster:\``, 'a single-card recipe builds one image: leave the flag out');
     }
@@ -63,6 +58,7 @@ export function registerBuildCommand(program: Command): void {
       throw new UserError(`${output} is a folder, and this recipe builds one image file`, `name the image file: -o ${join(flags.output ?? output, `${basename(flags.config, extname(flags.config))}.img`)} (a folder is the output of a \`cluster:\` recipe)`);
     }
     await checkBuildOutputs(session, ['', '.sha256', '.bmap', '.kubeconfig'].map((suffix) => ({ path: `${output}${suffix}`, role: suffix ? `the output's ${suffix} file` : 'the output (-o)' })));
+    const [{ withBuildOutput }, { planBuild }, { applyPlan }] = await Promise.all([import('../build/build-output.ts'), import('../build/plan-build.ts'), import('../image/apply-plan.ts')]);
     const built = await withBuildOutput(output, async ({ image, dir }) => {
       log.step(`writing the base image (${session.baseName})`);
       await unpackBase(session, image, runSignal);
@@ -77,11 +73,12 @@ export function registerBuildCommand(program: Command): void {
     }
     if (flags.kubeconfigMerge) {
       if (!built.kubeconfig) throw new UserError('--kubeconfig-merge needs a Kubernetes node: this recipe has no `kubernetes:`', 'leave the flag out, or add `kubernetes:` and `hostname:` to the recipe');
-      reportMerge(await mergeKubeconfig(built.kubeconfig, session.loaded.recipe.hostname ?? basename(output, extname(output))));
+      reportMerge(await (await import('../kube/merge-kubeconfig.ts')).mergeKubeconfig(built.kubeconfig, session.loaded.recipe.hostname ?? basename(output, extname(output))));
     }
     process.stdout.write(`${built.image}\n`);
     if (flags.bootTest) {
       log.step('boot test');
+      const { bootTestImage } = await import('../boot-test/print-report.ts');
       await bootTestImage({ image: built.image, ...(bootMachine ? { machine: bootMachine } : {}), timeoutSeconds: 600, nodeWaitSeconds: 60, signal: runSignal });
     }
   });
@@ -91,6 +88,7 @@ export function registerBuildCommand(program: Command): void {
 async function buildClusterCommand(session: BuildSession, flags: BuildCommandFlags, backend: ExtBackend): Promise<void> {
   const output = resolve(flags.output ?? basename(flags.config, extname(flags.config)));
   await checkBuildOutputs(session, [{ path: output, role: 'the cluster folder (-o)' }]);
+  const { buildCluster } = await import('../build/build-cluster.ts');
   const built = await buildCluster(session, output, backend, runSignal, { ...(flags.only ? { only: flags.only } : {}), ...(flags.secrets ? { secrets: flags.secrets } : {}) });
   for (const node of built.nodes) {
     const what = `${node.image} for ${node.hostname} (${node.role}, ${formatBytes(node.size)}, ${formatBytes(node.mappedBytes)} to write, block map ${node.bmap})`;
@@ -105,7 +103,7 @@ async function buildClusterCommand(session: BuildSession, flags: BuildCommandFla
   const written = built.nodes.filter((node) => node.status === 'written').map((node) => node.hostname);
   if (written.length === built.nodes.length) log.info(`flash the cards in order: sudo pikube flash --cluster ${built.dir}`);
   else if (written.length > 0) log.info(`flash only the new or changed cards: ${written.map((host) => `sudo pikube flash ${join(built.dir, `${host}.img`)}`).join('; ')}`);
-  if (flags.kubeconfigMerge) reportMerge(await mergeKubeconfig(built.kubeconfig, built.name));
+  if (flags.kubeconfigMerge) reportMerge(await (await import('../kube/merge-kubeconfig.ts')).mergeKubeconfig(built.kubeconfig, built.name));
   process.stdout.write(`${built.dir}\n`);
 }
 
@@ -114,12 +112,16 @@ function reportMerge(merged: MergedKubeconfig): void {
 }
 
 async function warnOnMdnsServer(kubeconfig: string): Promise<void> {
+  const { describeMdnsServer } = await import('../kube/kubeconfig.ts');
   const warning = describeMdnsServer(await readFile(kubeconfig, 'utf8'), kubeconfig);
   if (warning) log.warn(warning);
 }
 
-function pickBackend(name: string): ExtBackend {
-  if (name === 'debugfs') return debugfsBackend;
-  if (name === 'mount') return mountBackend;
+function checkBackendName(name: string): 'debugfs' | 'mount' {
+  if (name === 'debugfs' || name === 'mount') return name;
   throw new UserError(`unknown backend "${name}"`, 'use --backend debugfs (default, no root) or --backend mount (root)');
+}
+
+async function loadBackend(name: 'debugfs' | 'mount'): Promise<ExtBackend> {
+  return name === 'mount' ? (await import('../image/mount-backend.ts')).mountBackend : (await import('../image/debugfs-backend.ts')).debugfsBackend;
 }

@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
 import { ensureTools } from '../tools/check-tools.ts';
 import { UserError } from '../errors.ts';
-import { flashCluster } from '../flash/flash-cluster.ts';
-import { flashImage } from '../flash/flash-image.ts';
 import { COMMAND_SUMMARIES } from './command-table.ts';
 
 interface FlashCommandOptions {
@@ -43,9 +41,11 @@ export function registerFlashCommand(program: Command): void {
       };
       if (options.cluster !== undefined) {
         if (typeof options.bmap === 'string') throw new UserError('--bmap names one image\'s block map', 'leave it out: each card\'s HOSTNAME.img.bmap is used');
+        const { flashCluster } = await import('../flash/flash-cluster.ts');
         await flashCluster({ ...common, dir: options.cluster, ...(options.from ? { from: options.from } : {}) });
         return;
       }
+      const { flashImage } = await import('../flash/flash-image.ts');
       await flashImage({ ...common, imagePath: image as string, bmapPath: typeof options.bmap === 'string' ? options.bmap : undefined });
     });
 }

@@ -8,6 +8,7 @@ import { PIKUBE_BIN, runCli, startCli } from '../helpers/cli.ts';
 import { makeBase, sha256 } from '../helpers/image.ts';
 import { writeRecipe } from '../helpers/recipe.ts';
 import { makeTempDir } from '../helpers/temp.ts';
+import { writeClusterManifest } from '../../src/flash/cluster-manifest.ts';
 
 const isRoot = process.getuid?.() === 0;
 
@@ -219,7 +220,8 @@ test('a cluster folder that holds the base is refused before anything is replace
   const { dir, base } = await makeBase(t);
   const folder = join(dir, 'cards');
   await mkdir(folder);
-  await writeFile(join(folder, 'cluster.json'), JSON.stringify({ nodes: [{ hostname: 'pi-1', role: 'server', image: 'pi-1.img' }, { hostname: 'pi-2', role: 'agent', image: 'pi-2.img' }] }));
+  const card = (hostname: string, role: 'server' | 'agent') => ({ hostname, role, image: `${hostname}.img`, bmap: `${hostname}.img.bmap`, size: 8, mappedBytes: 8, digest: hostname, status: 'written' as const });
+  await writeClusterManifest(folder, { cluster: { name: 'cards', id: 'cards-id' }, server: 'https://pi-1.local:6443', nodes: [card('pi-1', 'server'), card('pi-2', 'agent')] });
   await execa('mv', [base, join(folder, 'base.img')]);
   const before = sha256(await readFile(join(folder, 'base.img')));
   const recipe = await writeRecipe(dir, { base: 'cards/base.img', kubernetes: { distribution: 'k3s' }, cluster: { nodes: [{ hostname: 'pi-1', role: 'server' }, { hostname: 'pi-2' }] } });

@@ -8,9 +8,9 @@ import { runCli, startCli } from '../helpers/cli.ts';
 import { checkFilesystems, makeBase, readBootFile, readRootFile, sha256, statInImage } from '../helpers/image.ts';
 import { serveK3sRelease } from '../helpers/k3s-release.ts';
 import { startMirror } from '../helpers/mirror.ts';
-import { writeRecipe } from '../helpers/recipe.ts';
+import { writeRecipe, TEST_SSH_KEY } from '../helpers/recipe.ts';
 
-const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIF8Sdb23RE19ZFxhlMVNnmvEN3RDqi9RdHX0619fHTDm test@host';
+const KEY = TEST_SSH_KEY;
 const TLS = '/var/lib/rancher/k3s/server/tls';
 
 test('a 1-server, 2-agent k3s cluster: one image per card sharing the CA and token, each with its own name, address, machine id and host keys', async (t) => {

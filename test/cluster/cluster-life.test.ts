@@ -8,10 +8,10 @@ import { runCli } from '../helpers/cli.ts';
 import { makeBase, readRootFile, sha256, statInImage } from '../helpers/image.ts';
 import { serveK3sRelease } from '../helpers/k3s-release.ts';
 import { startMirror } from '../helpers/mirror.ts';
-import { writeRecipe } from '../helpers/recipe.ts';
+import { writeRecipe, TEST_SSH_KEY } from '../helpers/recipe.ts';
 
 const TLS = '/var/lib/rancher/k3s/server/tls';
-const USER = { name: 'pirate', password: 'hypriot', sshAuthorizedKeys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITestKeyForPikubeTests test@host'] };
+const USER = { name: 'pirate', password: 'hypriot', sshAuthorizedKeys: [TEST_SSH_KEY] };
 
 interface ClusterJson {
   cluster: { name: string; id: string };

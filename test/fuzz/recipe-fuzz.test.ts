@@ -12,9 +12,10 @@ import type { ImageFacts } from '../../src/plan/types.ts';
 import { runCli } from '../helpers/cli.ts';
 import { fuzzCases, fuzzSeed, makeRandom, type Random } from '../helpers/fuzz.ts';
 import { makeBase } from '../helpers/image.ts';
+import { TEST_SSH_KEY } from '../helpers/recipe.ts';
 
 const EXAMPLES = new URL('../../examples/', import.meta.url);
-const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIF8Sdb23RE19ZFxhlMVNnmvEN3RDqi9RdHX0619fHTDm test@host';
+const KEY = TEST_SSH_KEY;
 
 // A recipe that uses every key, so mutations reach every part of the schema.
 const FULL = {

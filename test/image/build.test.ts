@@ -6,9 +6,9 @@ import { parse } from 'yaml';
 import { readLayout } from '../../src/image/read-facts.ts';
 import { runCli } from '../helpers/cli.ts';
 import { checkFilesystems, makeBase, readBootFile, readRootFile, sha256, statInImage } from '../helpers/image.ts';
-import { writeRecipe } from '../helpers/recipe.ts';
+import { writeRecipe, TEST_SSH_KEY } from '../helpers/recipe.ts';
 
-const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIF8Sdb23RE19ZFxhlMVNnmvEN3RDqi9RdHX0619fHTDm test@host';
+const KEY = TEST_SSH_KEY;
 
 test('build writes files, folders, symlinks, modes and owners into both partitions and leaves them clean', async (t) => {
   const { dir, base } = await makeBase(t);

@@ -7,10 +7,10 @@ import { runCli } from '../helpers/cli.ts';
 import { checkFilesystems, makeBase, readBootFile, readRootFile, sha256, statInImage } from '../helpers/image.ts';
 import { serveK3sRelease } from '../helpers/k3s-release.ts';
 import { startMirror } from '../helpers/mirror.ts';
-import { writeRecipe } from '../helpers/recipe.ts';
+import { writeRecipe, TEST_SSH_KEY } from '../helpers/recipe.ts';
 import { startFixture } from '../registry/helpers/fixture.ts';
 
-const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIF8Sdb23RE19ZFxhlMVNnmvEN3RDqi9RdHX0619fHTDm test@host';
+const KEY = TEST_SSH_KEY;
 const TLS = '/var/lib/rancher/k3s/server/tls';
 
 test('a Hypriot-shaped armhf base becomes a k3s server card with a trusted kubeconfig', async (t) => {

@@ -6,11 +6,11 @@ import { runCli } from '../helpers/cli.ts';
 import { checkFilesystems, makeBase, readBootFile, readRootFile, statInImage } from '../helpers/image.ts';
 import { serveK3sRelease } from '../helpers/k3s-release.ts';
 import { startMirror } from '../helpers/mirror.ts';
-import { writeRecipe } from '../helpers/recipe.ts';
+import { writeRecipe, TEST_SSH_KEY } from '../helpers/recipe.ts';
 
 // Each test builds on a base shaped like one release (examples/make-demo-base.ts `os`) and checks what a user of
 // that release would find on the card: files, modes, owners, the kernel command line and cloud-init's seed.
-const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITestKeyForPikubeTests test@host';
+const KEY = TEST_SSH_KEY;
 const NM_STATE = '/var/lib/NetworkManager/NetworkManager.state';
 const RFKILL = ['/var/lib/systemd/rfkill/platform-3f300000.mmcnr:wlan', '/var/lib/systemd/rfkill/platform-fe300000.mmcnr:wlan'];
 const CLOCK = '/var/lib/systemd/timesync/clock';
