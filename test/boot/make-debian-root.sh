@@ -23,8 +23,8 @@ mirror=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/* 2>/dev/null \
 dpkg --print-foreign-architectures | grep -qx arm64 || { dpkg --add-architecture arm64 && apt-get update -qq; }
 
 # debootstrap takes the first of alternative dependencies and cannot resolve a virtual one, so the packages that
-# provide default-dbus-system-bus (dbus) and default-logind (libpam-systemd) are named here.
-PACKAGES=systemd,systemd-sysv,udev,kmod,iproute2,dbus,libpam-systemd,containerd,runc,cloud-init,network-manager,openssh-server,avahi-daemon,libnss-mdns,systemd-timesyncd,sudo
+# provide default-dbus-system-bus (dbus), default-logind (libpam-systemd) and python3-cffi-backend-api-* are named here.
+PACKAGES=systemd,systemd-sysv,udev,kmod,iproute2,dbus,libpam-systemd,python3-cffi-backend,containerd,runc,cloud-init,network-manager,openssh-server,avahi-daemon,libnss-mdns,systemd-timesyncd,sudo
 mkdir -p "$(dirname "$out")/debs"
 debootstrap --cache-dir="$(cd "$(dirname "$out")" && pwd)/debs" --foreign --arch=arm64 --variant=minbase --include="$PACKAGES" bookworm "$root" "$mirror" >"$work/debootstrap.log" 2>&1 \
   || { tail -n 30 "$work/debootstrap.log" >&2; exit 1; }
