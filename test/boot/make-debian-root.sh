@@ -8,7 +8,8 @@
 # The test caches the tarball under a key made from this file, so changing the package list rebuilds it.
 # Needs root, debootstrap, qemu-user-static (binfmt), cpio, kmod (depmod) and an apt that knows arm64.
 set -euo pipefail
-out=$1
+# Absolute: the script changes directory before it writes OUT.
+out=$(realpath -m "$1")
 work=$(mktemp -d "${TMPDIR:-/tmp}/pikube-debian-root-XXXXXX")
 trap 'rm -rf "$work"' EXIT
 root=$work/root
