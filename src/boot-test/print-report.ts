@@ -2,7 +2,8 @@ import { UserError } from '../errors.ts';
 import { isVerbose, log } from '../log.ts';
 import type { Milestone } from './console-timeline.ts';
 import { STATUS_FILE } from '../kube/firstboot.ts';
-import { runBootTest, type BootTestOptions, type BootTestResult } from './run-boot-test.ts';
+import type { LoginReport } from './login-report.ts';
+import { runBootTest, type BootLogin, type BootTestOptions, type BootTestResult } from './run-boot-test.ts';
 import { explainNotProvable } from './status-report.ts';
 
 // One timeline line per milestone, on stderr: kernel up, systemd up, each first-boot step, power-off.
@@ -26,6 +27,7 @@ export async function bootTestImage(options: Omit<BootTestOptions, 'onMilestone'
     const note = step.result === 'FAIL' ? explainNotProvable(step.step) : undefined;
     log.info(`  ${step.step.padEnd(12)} ${step.result.padEnd(5)} ${step.detail}${note ? `  [not counted under emulation: ${note}]` : ''}`);
   }
+  for (const line of describeLogin(result.login)) log.info(line);
   if (result.statusText !== undefined) process.stdout.write(result.statusText);
   const journal = (result.journal ?? '').trimEnd().split('\n');
   if (!result.passed || isVerbose()) {
@@ -38,4 +40,31 @@ export async function bootTestImage(options: Omit<BootTestOptions, 'onMilestone'
   }
   log.info(`boot test passed on ${result.machine} in ${result.seconds.toFixed(0)} s`);
   return result;
+}
+
+// The login's lines of the report: what a user checks first after `ssh USER@HOST`, one fact a line.
+export function describeLogin(login: BootLogin): string[] {
+  if (!login.done) return login.reason ? [`login over SSH skipped: ${login.reason}`] : [];
+  const head = `login over SSH as ${login.user} on 127.0.0.1:${login.port}`;
+  const report = login.outcome.report;
+  if (!report) {
+    return [login.skipped ? `${head}: skipped, ${login.skipped}` : `${head} failed after ${login.outcome.attempts} tries: ${login.outcome.error ?? 'no answer'}`];
+  }
+  return [`${head} (${login.at.toFixed(0)} s into the boot, ${login.outcome.attempts} ${login.outcome.attempts === 1 ? 'try' : 'tries'})`, ...describeReport(report)];
+}
+
+function describeReport(report: LoginReport): string[] {
+  const row = (name: string, value: string): string => `  ${name.padEnd(12)} ${value}`;
+  const addresses = report.addresses.filter((a) => a.interface !== 'lo').map((a) => `${a.interface} ${a.address}`).join(', ') || 'none';
+  const kube = report.kube.unit ? `${report.kube.unit} ${report.kube.state}` : 'no Kubernetes unit named';
+  const status = report.statusLine.replace(/^\S+Z\s+/, '').replace(/\s+/g, ' ');
+  return [
+    row('hostname', report.hostname),
+    row('user', `${report.user} (uid ${report.uid}), groups ${report.groups.join(' ')}`),
+    row('ipv4', addresses),
+    row('sshd', `${report.sshd.unit} ${report.sshd.state}`),
+    row('kubernetes', `${kube}  [not counted under emulation: ${explainNotProvable('node') ?? ''}]`),
+    row('boot', report.bootMount ? `${report.bootMount.source} on ${report.bootMount.target} (${report.bootMount.fstype})` : `nothing mounted at ${report.bootMountPoint}`),
+    row('first boot', `${report.firstBoot.state} (${report.firstBoot.result})${status ? `, status: ${status}` : ''}`),
+  ];
 }

@@ -4,6 +4,7 @@ import { UserError } from '../errors.ts';
 import { readImageFacts, readLayout } from '../image/read-facts.ts';
 import { FIRSTBOOT_RECORDS, FIRSTBOOT_UNIT_PATH, STATUS_FILE } from '../kube/firstboot.ts';
 import { log } from '../log.ts';
+import { BUILD_RECORD_PATH, type BuildIdentity } from '../plan/build-record.ts';
 import { ensureTools } from '../tools/check-tools.ts';
 import { copySparse } from '../tools/cp.ts';
 import { readExtText, statExtPaths, type ExtVolume } from '../tools/debugfs.ts';
@@ -11,7 +12,10 @@ import { copyFromFat, copyToFat, readFatFile, type FatVolume } from '../tools/mt
 import { bootQemu } from '../tools/qemu.ts';
 import { parseBootConfig } from './boot-config.ts';
 import { readMilestone, type Milestone } from './console-timeline.ts';
-import { pickMachine, type Machine, type MachineName } from './machines.ts';
+import { logInWhileBooted, pickFreePort, type LoginOutcome } from './log-in.ts';
+import { judgeLogin } from './login-report.ts';
+import { makeNetworkArgs, pickMachine, type Machine, type MachineName } from './machines.ts';
+import { planLogin, type LoginMode, type LoginPlan } from './plan-login.ts';
 import { judgeSteps, parseStatus, type StatusStep } from './status-report.ts';
 import { makeTestCmdline } from './test-cmdline.ts';
 
@@ -29,6 +33,10 @@ export interface BootTestOptions {
   keepCopy?: string;
   // Where the console log is kept when the test fails (default IMAGE.boot-test.log).
   consoleLog?: string;
+  // Log in over SSH while the machine runs (default auto: when the card was built with a user and an SSH key).
+  login?: LoginMode;
+  // The private key to log in with; without it ssh uses the running user's own keys and agent.
+  sshKey?: string;
   signal?: AbortSignal;
   // Each timeline event as it happens, with seconds since QEMU started.
   onMilestone?: (milestone: Milestone, seconds: number) => void;
@@ -51,7 +59,24 @@ export interface BootTestResult {
   problems: string[];
   // The kept console log (failures only).
   consoleLog?: string;
+  login: BootLogin;
 }
+
+// The SSH login's part of the result: skipped (and why), or how it went and what it found.
+export type BootLogin = { done: false; reason?: string } | {
+  done: true;
+  user: string;
+  port: number;
+  outcome: LoginOutcome;
+  // Seconds after QEMU started that the login had its answer.
+  at: number;
+  problems: string[];
+  // Auto mode only: the card refused every key this host has, which is no fault of the card.
+  skipped?: string;
+};
+
+// How long the card's boot-test unit waits for the login once first boot is over, before powering off anyway.
+const LOGIN_WAIT_SECONDS = 120;
 
 interface Volumes {
   fat: FatVolume;
@@ -72,6 +97,8 @@ export async function runBootTest(options: BootTestOptions): Promise<BootTestRes
   if (!installed.get(FIRSTBOOT_UNIT_PATH)) {
     throw new UserError(`${options.image} has no pikube first-boot unit`, 'boot-test checks images built by `pikube build` with `kubernetes:` in the recipe');
   }
+  const loginPlan = planLogin(options.login ?? 'auto', await readIdentity({ image: options.image, offset: facts.root.start * facts.table.sectorSize }), machine, options.image);
+  if (loginPlan.login) await ensureTools('boot-test', { include: ['ssh'] });
   const work = await mkdtemp(join(dirname(options.image), `.${basename(options.image)}.boot-test-`));
   const copy = join(work, 'card.img');
   const consoleLog = join(work, 'console.log');
@@ -80,14 +107,16 @@ export async function runBootTest(options: BootTestOptions): Promise<BootTestRes
     await copySparse(options.image, copy, options.signal);
     if (machine.powerOfTwo) await padToPowerOfTwo(copy);
     const volumes = await openVolumes(copy);
-    const files = await prepareBoot(copy, volumes, machine, options, work);
+    const files = await prepareBoot(copy, volumes, machine, options, work, loginPlan.login ? LOGIN_WAIT_SECONDS : undefined);
+    const port = loginPlan.login ? await pickFreePort() : undefined;
     const before = { runs: await countLines(volumes.ext, FIRSTBOOT_RECORDS.runs), boots: await countLines(volumes.ext, FIRSTBOOT_RECORDS.boots) };
     log.step(`booting on ${machine.name} (${machine.system}, timeout ${options.timeoutSeconds} s)`);
     const started = performance.now();
     const seen = new Set<string>();
-    const exit = await bootQemu({
+    let exited = false;
+    const booted = bootQemu({
       system: machine.system,
-      args: [...machine.args, '-kernel', files.kernel, ...(files.dtb ? ['-dtb', files.dtb] : []), ...(files.initrd ? ['-initrd', files.initrd] : []),
+      args: [...machine.args, ...makeNetworkArgs(machine, port === undefined ? undefined : { port, ...(loginPlan.login && loginPlan.guestNetwork ? { network: loginPlan.guestNetwork } : {}) }), '-kernel', files.kernel, ...(files.dtb ? ['-dtb', files.dtb] : []), ...(files.initrd ? ['-initrd', files.initrd] : []),
         '-append', files.cmdline, '-drive', `file=${copy},if=${machine.drive},format=raw`],
       timeoutMs: options.timeoutSeconds * 1000,
       consoleLog,
@@ -98,9 +127,24 @@ export async function runBootTest(options: BootTestOptions): Promise<BootTestRes
         options.onMilestone?.(milestone, (performance.now() - started) / 1000);
       },
       ...(options.signal ? { signal: options.signal } : {}),
+    }).finally(() => {
+      exited = true;
     });
+    const loggedIn = loginPlan.login && port !== undefined
+      ? logInWhileBooted({
+        user: loginPlan.expected.user, port, knownHosts: join(work, 'known_hosts'), ...(options.sshKey ? { identity: options.sshKey } : {}),
+        deadline: started + options.timeoutSeconds * 1000, waitSeconds: options.timeoutSeconds, stopped: () => exited,
+        ...(options.signal ? { signal: options.signal } : {}),
+      }).then((outcome) => ({ outcome, at: (performance.now() - started) / 1000 }))
+      : undefined;
+    const [exit, login] = await Promise.all([booted, loggedIn]);
     const seconds = (performance.now() - started) / 1000;
     const result = await readOutcome(volumes, machine, before, exit.timedOut, seconds, options.timeoutSeconds);
+    result.login = judgeBootLogin(loginPlan, login, port, options);
+    if (result.login.done && result.login.problems.length > 0) {
+      result.problems.push(...result.login.problems);
+      result.passed = false;
+    }
     if (!result.passed) {
       const kept = options.consoleLog ?? `${options.image}.boot-test.log`;
       await moveOut(consoleLog, kept).catch(async (error: NodeJS.ErrnoException) => {
@@ -114,6 +158,31 @@ export async function runBootTest(options: BootTestOptions): Promise<BootTestRes
   } finally {
     await rm(work, { recursive: true, force: true });
   }
+}
+
+// The identity the card was built with, from its build record (none on images pikube did not build or built
+// before the record had one).
+async function readIdentity(volume: ExtVolume): Promise<BuildIdentity | undefined> {
+  const text = await readExtText(volume, BUILD_RECORD_PATH);
+  if (text === undefined) return undefined;
+  try {
+    return (JSON.parse(text) as { identity?: BuildIdentity }).identity;
+  } catch {
+    return undefined;
+  }
+}
+
+// Judges the login: what it found against the build record, or why it failed. In auto mode (no --ssh, no --ssh-key)
+// a card that refuses this host's keys is reported, not failed: the card is fine, the key is elsewhere.
+function judgeBootLogin(plan: LoginPlan, login: { outcome: LoginOutcome; at: number } | undefined, port: number | undefined, options: BootTestOptions): BootLogin {
+  if (!plan.login || !login || port === undefined) return { done: false, ...(!plan.login && plan.reason ? { reason: plan.reason } : {}) };
+  const base = { done: true as const, user: plan.expected.user, port, outcome: login.outcome, at: login.at };
+  if (login.outcome.report) return { ...base, problems: judgeLogin(login.outcome.report, plan.expected) };
+  const auto = (options.login ?? 'auto') === 'auto' && !options.sshKey;
+  if (auto && login.outcome.refused) {
+    return { ...base, problems: [], skipped: `the card refused this host's SSH keys for ${plan.expected.user} (pass --ssh-key with the recipe key's private half)` };
+  }
+  return { ...base, problems: [`could not log in over SSH as ${plan.expected.user} (${login.outcome.attempts} tries): ${login.outcome.error ?? 'no answer'}`] };
 }
 
 // Moves a result out of the work folder, which sits beside the image: --log and --keep-copy may name another
@@ -149,7 +218,7 @@ interface BootFiles {
 
 // The kernel, device tree and initrd the firmware would load (or the flags' files), and the test command line,
 // which is also written into the copy's cmdline.txt so the copy records how it was booted.
-async function prepareBoot(copy: string, volumes: Volumes, machine: Machine, options: BootTestOptions, work: string): Promise<BootFiles> {
+async function prepareBoot(copy: string, volumes: Volumes, machine: Machine, options: BootTestOptions, work: string, loginWaitSeconds: number | undefined): Promise<BootFiles> {
   const config = parseBootConfig((await readFatFile(volumes.fat, '/config.txt')) ?? '', machine.sections);
   const fromCard = async (names: readonly string[], what: string, flag: string): Promise<string> => {
     for (const name of names) {
@@ -165,7 +234,7 @@ async function prepareBoot(copy: string, volumes: Volumes, machine: Machine, opt
   const initrd = options.initrd ?? (initrdName ? await fromCard([initrdName], `initramfs ${initrdName} (named by config.txt)`, '--initrd') : undefined);
   const cmdlineText = await readFatFile(volumes.fat, '/cmdline.txt');
   if (cmdlineText === undefined) throw new UserError('the boot partition has no cmdline.txt', 'boot-test boots Raspberry Pi style images, whose kernel command line is cmdline.txt');
-  const cmdline = makeTestCmdline(cmdlineText, machine, options.nodeWaitSeconds);
+  const cmdline = makeTestCmdline(cmdlineText, machine, options.nodeWaitSeconds, loginWaitSeconds);
   const file = join(work, 'cmdline.txt');
   await writeFile(file, `${cmdline}\n`);
   await copyToFat(volumes.fat, file, '/cmdline.txt');
@@ -194,6 +263,6 @@ async function readOutcome(volumes: Volumes, machine: Machine, before: { runs: n
   if (statusText !== undefined) problems.push(...judgeSteps(steps));
   return {
     passed: problems.length === 0, machine: machine.name, seconds, timedOut, ranFirstBoot, firstBootRuns: runs, testBoots: boots, steps,
-    ...(statusText === undefined ? {} : { statusText }), ...(journal === undefined ? {} : { journal }), problems,
+    ...(statusText === undefined ? {} : { statusText }), ...(journal === undefined ? {} : { journal }), problems, login: { done: false },
   };
 }

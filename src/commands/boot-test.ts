@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { MACHINE_NAMES, type MachineName } from '../boot-test/machines.ts';
@@ -15,6 +16,8 @@ interface BootTestFlags {
   initrd?: string;
   keepCopy?: string;
   log?: string;
+  ssh?: boolean;
+  sshKey?: string;
 }
 
 // `pikube boot-test IMAGE`: boots a copy of a built image in QEMU and reports what its first boot did.
@@ -31,8 +34,12 @@ export function registerBootTestCommand(program: Command): void {
     .option('--initrd <file>', 'initrd instead of the one config.txt names')
     .option('--keep-copy <file>', 'keep the booted copy here (to boot it again or look inside)')
     .option('--log <file>', 'where the console log is kept on failure (default IMAGE.boot-test.log)')
+    .option('--ssh', 'log in over SSH as the recipe\'s user while the machine runs and check what a user checks first (default when the card was built with a user and an SSH key and the machine has a network: virt)')
+    .option('--no-ssh', 'do not log in')
+    .option('--ssh-key <file>', 'the private key to log in with (implies --ssh; default: your own SSH keys and agent)')
     .action(async (image: string, flags: BootTestFlags) => {
       const machine = parseMachine(flags.machine);
+      if (flags.sshKey) await checkPrivateKey(resolve(flags.sshKey));
       await ensureTools('boot-test');
       const { bootTestImage } = await import('../boot-test/print-report.ts');
       await bootTestImage({
@@ -45,9 +52,21 @@ export function registerBootTestCommand(program: Command): void {
         ...(flags.initrd ? { initrd: resolve(flags.initrd) } : {}),
         ...(flags.keepCopy ? { keepCopy: resolve(flags.keepCopy) } : {}),
         ...(flags.log ? { consoleLog: resolve(flags.log) } : {}),
+        login: flags.ssh === false ? 'off' : flags.ssh || flags.sshKey ? 'on' : 'auto',
+        ...(flags.sshKey ? { sshKey: resolve(flags.sshKey) } : {}),
         signal: runSignal,
       });
     });
+}
+
+// A missing or public key would only show up minutes later as a refused login: check it before booting.
+async function checkPrivateKey(path: string): Promise<void> {
+  const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    throw new UserError(`cannot read the SSH key ${path}: ${error.code ?? error.message}`, 'pass --ssh-key with the private key file whose .pub is in the recipe\'s user.sshAuthorizedKeys');
+  });
+  if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text)) {
+    throw new UserError(`${path} is not a private key`, 'pass the private half (id_ed25519), not the .pub file the recipe lists');
+  }
 }
 
 // Checks a --machine value; undefined means "pick by the image's architecture".

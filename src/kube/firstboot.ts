@@ -1,6 +1,7 @@
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LocalFile } from '../acquire/local-inputs.ts';
+import { LOGIN_RELEASE_DIR } from '../boot-test/login-report.ts';
 import { makeEnableLink, makeFileEntry, makeHostContent, makeTextEntry } from '../plan/entries.ts';
 import type { PlanEntry } from '../plan/types.ts';
 
@@ -72,10 +73,18 @@ WantedBy=multi-user.target
   const finish = `#!/bin/sh
 # pikube boot-test only (pikube.test on the kernel command line): records this boot and the journal of first boot,
 # the node's runtime (k3s, k3s-agent or kubelet, and containerd) where boot-test reads them from the copy, then
-# powers the emulated machine off.
+# powers the emulated machine off. With pikube.ssh=SECONDS boot-test logs in over SSH first: the folder tells its
+# login that first boot is over, and the machine powers off once the login leaves the release file (or SECONDS pass).
 mkdir -p /var/lib/pikube
 echo "$(cat /proc/sys/kernel/random/boot_id) firstboot=$(systemctl show -p Result --value pikube-firstboot.service)" >>${FIRSTBOOT_RECORDS.boots}
 journalctl -b --no-pager -o short-monotonic -u pikube-firstboot.service -u containerd.service -u k3s.service -u k3s-agent.service -u kubelet.service 2>&1 | tail -n 300 >${FIRSTBOOT_RECORDS.journal}
+wait=$(sed -n 's/.*pikube\\.ssh=\\([0-9][0-9]*\\).*/\\1/p' /proc/cmdline)
+if [ -n "$wait" ]; then
+  mkdir -m 1777 ${LOGIN_RELEASE_DIR} 2>/dev/null || chmod 1777 ${LOGIN_RELEASE_DIR}
+  echo "pikube-boot-test: first boot is over, waiting up to $wait s for the SSH login"
+  i=0
+  while [ ! -e ${LOGIN_RELEASE_DIR}/release ] && [ "$i" -lt "$wait" ]; do sleep 1; i=$((i + 1)); done
+fi
 echo "pikube-boot-test: powering off"
 sync
 systemctl --no-block poweroff

@@ -46,6 +46,12 @@ export function buildPlan(recipe: Recipe, facts: ImageFacts, inputs: PlanInputs)
     recipeSha256: inputs.recipeSha256,
     base: { diskId: facts.table.id, architecture: facts.architecture },
     inputs: buildInputs,
+    identity: {
+      ...(recipe.hostname ? { hostname: recipe.hostname } : {}),
+      ...(recipe.user ? { user: recipe.user.name } : {}),
+      sshAuthorizedKeys: recipe.user?.sshAuthorizedKeys.length ?? 0,
+      ...(recipe.network ? { network: { interface: recipe.network.interface, address: recipe.network.address, gateway: recipe.network.gateway } } : {}),
+    },
   }));
   const merged = mergeEntries(entries);
   const { growth, payload } = planGrowth(merged, facts);

@@ -8,6 +8,16 @@ export interface BuildRecord {
   recipeSha256: string;
   base: { diskId: string; architecture: string };
   inputs: BuildInput[];
+  // Who and what the card was built to be, so `pikube boot-test` knows whom to log in as and what to check.
+  identity?: BuildIdentity;
+}
+
+export interface BuildIdentity {
+  hostname?: string;
+  user?: string;
+  // How many SSH keys the user may log in with.
+  sshAuthorizedKeys: number;
+  network?: { interface: string; address: string; gateway: string };
 }
 
 // The image remembers how it was made, so `pikube inspect` can tell what a card holds months later.

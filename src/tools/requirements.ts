@@ -39,6 +39,7 @@ export const REQUIREMENTS: readonly Requirement[] = [
   { tool: 'eject', debian: 'eject', homebrew: '(Linux only)', versionArgs: ['--version'], versionPattern: /(\d+\.\d+(?:\.\d+)?)/, commands: ['flash'], optional: 'ejects the card after flashing when udisksctl is missing' },
   { tool: 'tar', debian: 'tar', homebrew: 'gnu-tar', versionArgs: ['--version'], versionPattern: /(\d+\.\d+(?:\.\d+)?)/, commands: ['build', 'plan'], optional: 'only for the static Kubernetes profile (unpacks containerd and the CNI plugins)' },
   { tool: 'ssh-keygen', debian: 'openssh-client', homebrew: 'openssh', versionArgs: ['-V'], versionPattern: /OpenSSH_(\d+\.\d+)/, commands: ['build'], optional: 'only for `cluster:` recipes (one SSH host key set per card)' },
+  { tool: 'ssh', debian: 'openssh-client', homebrew: 'openssh', versionArgs: ['-V'], versionPattern: /OpenSSH_(\d+\.\d+)/, commands: ['boot-test'], optional: 'logs in to the booted card over SSH (boot-test --ssh)' },
   { tool: 'qemu-system-aarch64', debian: 'qemu-system-arm', homebrew: 'qemu', versionArgs: ['--version'], versionPattern: /version (\d+\.\d+(?:\.\d+)?)/, minVersion: '7.0', commands: ['boot-test'], optional: 'boots arm64 images (raspi3b, virt)' },
   { tool: 'qemu-system-arm', debian: 'qemu-system-arm', homebrew: 'qemu', versionArgs: ['--version'], versionPattern: /version (\d+\.\d+(?:\.\d+)?)/, minVersion: '7.0', commands: ['boot-test'], optional: 'boots armhf images (raspi2b)' },
 ];

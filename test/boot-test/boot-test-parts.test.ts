@@ -1,13 +1,19 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
+import { execa } from 'execa';
 import { parseBootConfig } from '../../src/boot-test/boot-config.ts';
 import { readMilestone } from '../../src/boot-test/console-timeline.ts';
-import { pickMachine } from '../../src/boot-test/machines.ts';
+import { logInWhileBooted, pickFreePort } from '../../src/boot-test/log-in.ts';
+import { judgeLogin, makeLoginProbe, parseLoginReport } from '../../src/boot-test/login-report.ts';
+import { makeNetworkArgs, pickMachine } from '../../src/boot-test/machines.ts';
+import { planLogin } from '../../src/boot-test/plan-login.ts';
 import { judgeSteps, parseStatus } from '../../src/boot-test/status-report.ts';
 import { makeTestCmdline } from '../../src/boot-test/test-cmdline.ts';
+import { makeSshArgs } from '../../src/tools/ssh.ts';
 import { runCli } from '../helpers/cli.ts';
 import { makeBase } from '../helpers/image.ts';
+import { makeTempDir } from '../helpers/temp.ts';
 
 test('the copy\'s command line: serial console, no splash or resize init, the card renamed for the machine, the test flag once', (t) => {
   const pi = 'console=serial0,115200 console=tty1 root=/dev/mmcblk0p2 rootfstype=ext4 rootwait quiet splash plymouth.ignore-serial-consoles init=/usr/lib/raspberrypi-sys-mods/firstboot cgroup_enable=memory pikube.test=5';
@@ -72,4 +78,129 @@ test('build --boot-test with an unknown machine is refused before anything is bu
   t.is(result.exitCode, 1);
   t.regex(result.stderr, /unknown machine "pi5"/);
   t.deepEqual((await readdir(dir)).filter((name) => name.startsWith('out.img') || name.startsWith('.out.img')), []);
+});
+
+const PROBE_OUTPUT = [
+  '@@ ready', 'yes',
+  '@@ hostname', 'pi-boot',
+  '@@ user', 'picard',
+  '@@ uid', '1000',
+  '@@ groups', 'picard adm sudo users video',
+  '@@ ipv4',
+  '1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever preferred_lft forever',
+  '2: eth0    inet 10.0.2.15/24 brd 10.0.2.255 scope global noprefixroute eth0\\       valid_lft forever preferred_lft forever',
+  '@@ sshd', 'ssh.service active',
+  '@@ kube', 'k3s.service activating',
+  '@@ boot-mount-point', '/boot/firmware',
+  '@@ boot-mount', '/dev/vda1 /boot/firmware vfat',
+  '@@ firstboot', 'active success',
+  '@@ status', '2026-01-01T00:00:03Z finish       FAIL    first boot finished with failures',
+  '@@ end', '',
+].join('\n');
+
+test('login report: each fact parsed from its section, a cut-off answer is no report', (t) => {
+  const report = parseLoginReport(PROBE_OUTPUT);
+  t.like(report, {
+    hostname: 'pi-boot', user: 'picard', uid: '1000', groups: ['picard', 'adm', 'sudo', 'users', 'video'], ready: true,
+    sshd: { unit: 'ssh.service', state: 'active' }, kube: { unit: 'k3s.service', state: 'activating' },
+    bootMount: { source: '/dev/vda1', target: '/boot/firmware', fstype: 'vfat' }, firstBoot: { state: 'active', result: 'success' },
+  });
+  t.deepEqual(report?.addresses, [{ interface: 'lo', address: '127.0.0.1/8' }, { interface: 'eth0', address: '10.0.2.15/24' }]);
+  t.regex(report?.statusLine ?? '', /finish\s+FAIL/);
+  t.is(parseLoginReport(PROBE_OUTPUT.split('@@ status')[0] ?? ''), undefined);
+  t.is(parseLoginReport(PROBE_OUTPUT.replace('@@ boot-mount\n/dev/vda1 /boot/firmware vfat\n', '@@ boot-mount\n'))?.bootMount, undefined);
+});
+
+test('login judged against the build record: hostname, user, static address, sshd, boot mount, first boot over; the k3s unit is not judged', (t) => {
+  const report = parseLoginReport(PROBE_OUTPUT);
+  if (!report) return t.fail('no report');
+  const expected = { user: 'picard', hostname: 'pi-boot', network: { interface: 'eth0', address: '10.0.2.15/24' } };
+  t.deepEqual(judgeLogin(report, expected), []);
+  t.deepEqual(judgeLogin({ ...report, kube: { unit: 'k3s.service', state: 'failed' } }, expected), []);
+  t.deepEqual(judgeLogin(report, { ...expected, hostname: 'pi-1' }), ['the hostname is pi-boot, but the recipe asked for pi-1']);
+  t.deepEqual(judgeLogin(report, { ...expected, network: { interface: 'eth0', address: '10.0.2.16/24' } }),
+    ['eth0 does not have the static address 10.0.2.16/24 (IPv4 addresses: eth0 10.0.2.15/24)']);
+  t.deepEqual(judgeLogin({ ...report, sshd: { unit: 'ssh.service', state: 'failed' }, ready: false, firstBoot: { state: 'activating', result: 'success' } }, expected),
+    ['ssh.service is failed', 'first boot was not over when the login looked (pikube-firstboot.service activating)']);
+  const { bootMount: _, ...unmounted } = report;
+  t.deepEqual(judgeLogin(unmounted, expected), ['the boot partition is not mounted at /boot/firmware']);
+});
+
+test('the login probe is a shell script that prints every section the parser reads and releases the machine', async (t) => {
+  const probe = makeLoginProbe(30);
+  const check = await execa('shellcheck', ['--severity=style', '-s', 'sh', '-'], { input: probe, reject: false });
+  t.is(check.exitCode, 0, check.stdout);
+  for (const section of ['ready', 'hostname', 'user', 'uid', 'groups', 'ipv4', 'sshd', 'kube', 'boot-mount-point', 'boot-mount', 'firstboot', 'status', 'end']) {
+    t.true(probe.includes(`echo "@@ ${section}"`), section);
+  }
+  t.regex(probe, /-lt 30 \]/);
+  t.regex(probe, /touch \/run\/pikube-boot-test\/release/);
+});
+
+test('the network: none without a login; with one, a restricted user-mode net forwarding only 127.0.0.1:PORT to port 22; none on the Pi models', (t) => {
+  const virt = pickMachine('virt', 'arm64');
+  t.deepEqual(makeNetworkArgs(virt, undefined), ['-nic', 'none']);
+  t.deepEqual(makeNetworkArgs(virt, { port: 40022 }),
+    ['-netdev', 'user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:40022-:22', '-device', 'virtio-net-device,netdev=net0']);
+  t.deepEqual(makeNetworkArgs(virt, { port: 40022, network: { address: '192.168.1.50/24', gateway: '192.168.1.1' } })[1],
+    'user,id=net0,restrict=on,net=192.168.1.0/24,host=192.168.1.1,dns=192.168.1.3,dhcpstart=192.168.1.15,hostfwd=tcp:127.0.0.1:40022-192.168.1.50:22');
+  t.is(makeNetworkArgs(virt, { port: 40022, network: { address: '10.1.0.20/16', gateway: '10.1.0.3' } })[1],
+    'user,id=net0,restrict=on,net=10.1.0.0/16,host=10.1.0.3,dns=10.1.0.4,dhcpstart=10.1.0.100,hostfwd=tcp:127.0.0.1:40022-10.1.0.20:22',
+    'QEMU\'s DNS and DHCP addresses move out of the way of the card\'s address and gateway');
+  t.deepEqual(makeNetworkArgs(pickMachine('raspi3b', 'arm64'), { port: 40022 }), ['-nic', 'none']);
+  t.false(pickMachine('virt', 'arm64').args.includes('-nic'), 'the machine arguments leave the network to makeNetworkArgs');
+  t.is(makeTestCmdline('root=/dev/vda2 pikube.ssh=5', pickMachine('virt', 'arm64'), 9, 120), 'root=/dev/vda2 console=ttyAMA0 panic=-1 pikube.test=9 pikube.ssh=120');
+});
+
+test('ssh arguments: batch mode, a new host key into the given known_hosts only, a connect timeout, the key alone when one is named', (t) => {
+  const args = makeSshArgs({ user: 'picard', port: 40022, knownHosts: '/tmp/kh', identity: '/tmp/key', connectTimeoutSeconds: 20 });
+  t.deepEqual(args.slice(0, 4), ['-F', 'none', '-p', '40022']);
+  for (const option of ['BatchMode=yes', 'StrictHostKeyChecking=accept-new', 'UserKnownHostsFile=/tmp/kh', 'GlobalKnownHostsFile=/dev/null', 'ConnectTimeout=20', 'IdentitiesOnly=yes']) {
+    t.true(args.includes(option), option);
+  }
+  t.deepEqual(args.slice(args.indexOf('-i'), args.indexOf('-i') + 4), ['-i', '/tmp/key', '-o', 'IdentitiesOnly=yes']);
+  t.deepEqual(args.slice(-4), ['-l', 'picard', '127.0.0.1', 'sh -s']);
+  const own = makeSshArgs({ user: 'picard', port: 40022, knownHosts: '/tmp/kh', connectTimeoutSeconds: 20 });
+  t.false(own.includes('-i'));
+  t.false(own.includes('IdentitiesOnly=yes'));
+});
+
+test('login plan: auto logs in only with a user and a key on a machine with a network, --ssh refuses what cannot work', (t) => {
+  const virt = pickMachine('virt', 'arm64');
+  const raspi = pickMachine('raspi3b', 'arm64');
+  const identity = { user: 'picard', hostname: 'pi-boot', sshAuthorizedKeys: 1, network: { interface: 'eth0', address: '192.168.1.50/24', gateway: '192.168.1.1' } };
+  t.deepEqual(planLogin('auto', identity, virt, 'card.img'), {
+    login: true, expected: { user: 'picard', hostname: 'pi-boot', network: { interface: 'eth0', address: '192.168.1.50/24' } },
+    guestNetwork: { address: '192.168.1.50/24', gateway: '192.168.1.1' },
+  });
+  t.deepEqual(planLogin('off', identity, virt, 'card.img'), { login: false });
+  t.deepEqual(planLogin('auto', { sshAuthorizedKeys: 0 }, virt, 'card.img'), { login: false });
+  t.deepEqual(planLogin('auto', undefined, virt, 'card.img'), { login: false });
+  t.regex((planLogin('auto', identity, raspi, 'card.img') as { reason?: string }).reason ?? '', /raspi3b has no network in QEMU/);
+  t.throws(() => planLogin('on', { user: 'picard', sshAuthorizedKeys: 0 }, virt, 'card.img'), { message: /card\.img was not built with a user and an SSH key/ });
+  t.throws(() => planLogin('on', identity, raspi, 'card.img'), { message: /cannot log in to raspi3b/ });
+});
+
+test('login attempts: a port nobody answers is retried until the deadline and reported with ssh\'s own words; a stopped machine ends them', async (t) => {
+  const dir = await makeTempDir(t, 'pikube-login-');
+  const port = await pickFreePort();
+  const started = performance.now();
+  const outcome = await logInWhileBooted({ user: 'picard', port, knownHosts: join(dir, 'known_hosts'), deadline: started + 4000, waitSeconds: 5, stopped: () => false });
+  t.true(outcome.attempts >= 2, `${outcome.attempts} attempts`);
+  t.is(outcome.report, undefined);
+  t.false(outcome.refused);
+  t.regex(outcome.error ?? '', /Connection refused/);
+  const stopped = await logInWhileBooted({ user: 'picard', port, knownHosts: join(dir, 'known_hosts'), deadline: performance.now() + 60_000, waitSeconds: 5, stopped: () => true });
+  t.is(stopped.attempts, 0);
+});
+
+test('boot-test --ssh-key refuses a missing key and a public key before booting anything', async (t) => {
+  const { base, dir } = await makeBase(t, { arch: 'arm64' });
+  const missing = await runCli(['boot-test', base, '--machine', 'virt', '--ssh-key', join(dir, 'nope')]);
+  t.is(missing.exitCode, 1);
+  t.regex(missing.stderr, /cannot read the SSH key .*nope: ENOENT/);
+  await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'key')]);
+  const pub = await runCli(['boot-test', base, '--machine', 'virt', '--ssh-key', join(dir, 'key.pub')]);
+  t.is(pub.exitCode, 1);
+  t.regex(pub.stderr, /key\.pub is not a private key/);
 });

@@ -1,10 +1,15 @@
 #!/bin/bash
-# Makes the boot test's Debian arm64 root as one tarball (OUT): debootstrap (bookworm, minbase + systemd, udev, kmod,
-# containerd, runc) run through qemu-user, Debian's arm64 kernel and its modules, and a busybox initrd built on the
-# host, all under /boot/pikube-test/ in the tarball. The mirror is the one this machine's apt sources name.
+# Makes the boot test's Debian arm64 root as one tarball (OUT): debootstrap (bookworm, minbase + PACKAGES below) run
+# through qemu-user, Debian's arm64 kernel and its modules, and a busybox initrd built on the host, all under
+# /boot/pikube-test/ in the tarball. The mirror is the one this machine's apt sources name.
+# Besides the runtime (containerd, runc) the root has the parts of a Raspberry Pi OS Trixie image that run in an
+# emulator: cloud-init reading NoCloud from the boot partition, NetworkManager, openssh-server, avahi-daemon with
+# libnss-mdns, systemd-timesyncd and sudo, set up the way Raspberry Pi OS sets them up (see the comments below).
+# The test caches the tarball under a key made from this file, so changing the package list rebuilds it.
 # Needs root, debootstrap, qemu-user-static (binfmt), cpio, kmod (depmod) and an apt that knows arm64.
 set -euo pipefail
-out=$1
+# Absolute: the script changes directory before it writes OUT.
+out=$(realpath -m "$1")
 work=$(mktemp -d "${TMPDIR:-/tmp}/pikube-debian-root-XXXXXX")
 trap 'rm -rf "$work"' EXIT
 root=$work/root
@@ -18,8 +23,26 @@ mirror=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/* 2>/dev/null \
 [ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || sed 's/:F$/:FP/' /usr/lib/binfmt.d/qemu-aarch64.conf >/proc/sys/fs/binfmt_misc/register
 dpkg --print-foreign-architectures | grep -qx arm64 || { dpkg --add-architecture arm64 && apt-get update -qq; }
 
-debootstrap --arch=arm64 --variant=minbase --include=systemd,systemd-sysv,udev,kmod,containerd,runc,iproute2 bookworm "$root" "$mirror" >"$work/debootstrap.log" 2>&1 \
+# debootstrap takes the first of alternative dependencies and cannot resolve a virtual one, so the packages that
+# provide default-dbus-system-bus (dbus), default-logind (libpam-systemd) and python3-cffi-backend-api-* are named here.
+PACKAGES=systemd,systemd-sysv,udev,kmod,iproute2,dbus,libpam-systemd,python3-cffi-backend,containerd,runc,cloud-init,network-manager,openssh-server,avahi-daemon,libnss-mdns,systemd-timesyncd,sudo
+mkdir -p "$(dirname "$out")/debs"
+debootstrap --cache-dir="$(cd "$(dirname "$out")" && pwd)/debs" --foreign --arch=arm64 --variant=minbase --include="$PACKAGES" bookworm "$root" "$mirror" >"$work/debootstrap.log" 2>&1 \
   || { tail -n 30 "$work/debootstrap.log" >&2; exit 1; }
+# Byte-compiling Python under qemu-user would be most of the second stage (cloud-init's dozens of python3-*
+# packages): py3compile is a stub while the packages are configured, diverted the way debootstrap diverts ldconfig
+# for fakechroot, and the host's Python compiles the same files afterwards when it is the same version.
+printf '/usr/bin/py3compile\n/usr/bin/py3compile.debian\n:\n' >>"$root/var/lib/dpkg/diversions"
+mkdir -p "$root/usr/bin"
+printf '#!/bin/sh\nexit 0\n' >"$root/usr/bin/py3compile"
+chmod 755 "$root/usr/bin/py3compile"
+chroot "$root" /debootstrap/debootstrap --second-stage >>"$work/debootstrap.log" 2>&1 \
+  || { tail -n 80 "$root/debootstrap/debootstrap.log" >&2; exit 1; }
+rm "$root/usr/bin/py3compile"
+chroot "$root" dpkg-divert --quiet --local --rename --remove /usr/bin/py3compile
+if [ -x /usr/bin/python3 ] && [ -e "$root/usr/bin/python$(/usr/bin/python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')" ]; then
+  /usr/bin/python3 -m compileall -q -j 0 -s "$root" -p / "$root/usr/lib/python3/dist-packages" >/dev/null
+fi
 rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
 
 cd "$work"
@@ -79,6 +102,24 @@ mkdir -p "$root/boot/pikube-test"
 (cd "$init" && find . | cpio -o -H newc --quiet | gzip -1) >"$root/boot/pikube-test/initrd.gz"
 cp "kernel/boot/vmlinuz-$release" "$root/boot/pikube-test/vmlinuz"
 cp "kernel/usr/lib/linux-image-$release/broadcom/bcm2837-rpi-3-b.dtb" "$root/boot/pikube-test/bcm2837-rpi-3-b.dtb"
+
+# Raspberry Pi OS Trixie: cloud-init's NoCloud seed is the FAT boot partition (label bootfs), rendered by
+# NetworkManager; no other datasource is probed (probing the cloud ones costs minutes under emulation).
+mkdir -p "$root/etc/cloud/cloud.cfg.d"
+cat >"$root/etc/cloud/cloud.cfg.d/99_raspberry-pi.cfg" <<'CFG'
+datasource_list: [NoCloud, None]
+datasource:
+  NoCloud:
+    fs_label: bootfs
+system_info:
+  network:
+    renderers: [network-manager]
+CFG
+# pi-gen (stage2 01-sys-tweaks) turns off predictable interface names, so the first wired interface is eth0.
+mkdir -p "$root/etc/systemd/network"
+ln -sf /dev/null "$root/etc/systemd/network/99-default.link"
+# Host keys come from cloud-init's first boot (ssh_deletekeys), not from this shared tarball.
+rm -f "$root"/etc/ssh/ssh_host_*
 
 mkdir -p "$root/boot/firmware"
 printf 'PARTUUID=c0ffee00-02 / ext4 defaults,noatime 0 1\nPARTUUID=c0ffee00-01 /boot/firmware vfat defaults 0 2\n' >"$root/etc/fstab"

@@ -54,8 +54,9 @@ test('build writes files, folders, symlinks, modes and owners into both partitio
   t.regex(userData ?? '', /hostname: pi-one/);
   t.deepEqual((parse(userData ?? '') as { users?: Array<{ ssh_authorized_keys?: string[] }> }).users?.[0]?.ssh_authorized_keys, [KEY]);
 
-  const record = JSON.parse((await readRootFile(output, '/etc/pikube/build.json', dir))?.toString() ?? '{}') as { inputs: Array<{ role: string; sha256: string }> };
+  const record = JSON.parse((await readRootFile(output, '/etc/pikube/build.json', dir))?.toString() ?? '{}') as { inputs: Array<{ role: string; sha256: string }>; identity?: unknown };
   t.is(record.inputs.find((i) => i.role === 'base')?.sha256, sha256(await readFile(base)));
+  t.deepEqual(record.identity, { hostname: 'pi-one', user: 'pirate', sshAuthorizedKeys: 1 }, 'boot-test reads whom to log in as from the record');
   t.is(record.inputs.find((i) => i.role === 'files[2]')?.sha256, sha256('#!/bin/sh\necho tool\n'));
 
   const after = await readLayout(output);
