@@ -1,3 +1,5 @@
+import { LOGIN_RELEASE_DIR } from '../kube/firstboot.ts';
+
 // What a user checks first after logging in to a new Pi, as read over SSH by boot-test.
 export interface LoginReport {
   hostname: string;
@@ -24,10 +26,6 @@ export interface LoginExpectation {
   hostname?: string;
   network?: { interface: string; address: string };
 }
-
-// Where the probe and the card's boot-test unit meet: the unit makes the folder once first boot is over and powers
-// the machine off when the probe leaves the release file there (or its wait runs out).
-export const LOGIN_RELEASE_DIR = '/run/pikube-boot-test';
 
 // The shell script one login runs: wait (at most WAIT seconds) for first boot to be over, print each fact under an
 // `@@ name` line, then release the machine to power off.

@@ -1,9 +1,12 @@
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LocalFile } from '../acquire/local-inputs.ts';
-import { LOGIN_RELEASE_DIR } from '../boot-test/login-report.ts';
 import { makeEnableLink, makeFileEntry, makeHostContent, makeTextEntry } from '../plan/entries.ts';
 import type { PlanEntry } from '../plan/types.ts';
+
+// Where the probe and the card's boot-test unit meet: the unit makes the folder once first boot is over and powers
+// the machine off when the probe leaves the release file there (or its wait runs out).
+export const LOGIN_RELEASE_DIR = '/run/pikube-boot-test';
 
 // The first-boot script ships as a static file in overlay/; prepare reads and hashes it like any other input.
 export const FIRSTBOOT_SCRIPT = fileURLToPath(new URL('../../overlay/firstboot/pikube-firstboot.sh', import.meta.url));
