@@ -1,4 +1,5 @@
 import { open } from 'node:fs/promises';
+import { parseFatBootSector } from './fat-boot-sector.ts';
 
 // Why a FAT boot sector's BIOS parameter block cannot describe a filesystem inside its partition, or undefined.
 // The rules are those of Microsoft's FAT specification ("FAT: General Overview of On-Disk Format", BPB fields and
@@ -13,30 +14,16 @@ export async function checkFatHeader(image: string, offset: number, partitionByt
   } finally {
     await handle.close();
   }
-  const bytesPerSector = bpb.readUInt16LE(11);
-  const sectorsPerCluster = bpb.readUInt8(13);
-  const reserved = bpb.readUInt16LE(14);
-  const fats = bpb.readUInt8(16);
-  const rootEntries = bpb.readUInt16LE(17);
-  const totalSectors = bpb.readUInt16LE(19) || bpb.readUInt32LE(32);
-  const fatSectors = bpb.readUInt16LE(22) || bpb.readUInt32LE(36);
+  const { bytesPerSector, sectorsPerCluster, reservedSectors: reserved, fatCount: fats, totalSectors, fatSectors, media, rootCluster, entryBits, dataSector: dataStart, clusterCount: clusters } = parseFatBootSector(bpb);
   if (![512, 1024, 2048, 4096].includes(bytesPerSector)) return `its sector size is ${bytesPerSector} bytes (512, 1024, 2048 or 4096 expected)`;
   if (sectorsPerCluster === 0 || (sectorsPerCluster & (sectorsPerCluster - 1)) !== 0) return `its cluster size is ${sectorsPerCluster} sectors (a power of two expected)`;
   if (reserved === 0) return 'it has no reserved sectors (at least the boot sector expected)';
   if (fats === 0 || fats > 4) return `it says it has ${fats} FAT copies`;
-  const media = bpb.readUInt8(21);
   if (media !== 0xf0 && media < 0xf8) return `its media byte is 0x${media.toString(16)} (0xf0 or 0xf8-0xff expected)`;
   if (totalSectors === 0) return 'its sector count is 0';
   if (totalSectors * bytesPerSector > partitionBytes) return `it says it is ${totalSectors * bytesPerSector} bytes long, more than its partition (${partitionBytes} bytes)`;
-  const rootSectors = Math.ceil((rootEntries * 32) / bytesPerSector);
-  const dataStart = reserved + fats * fatSectors + rootSectors;
   if (fatSectors === 0 || dataStart >= totalSectors) return `its FATs (${fats} × ${fatSectors} sectors) do not fit in its ${totalSectors} sectors`;
-  const clusters = Math.floor((totalSectors - dataStart) / sectorsPerCluster);
-  const entryBits = clusters < 4085 ? 12 : clusters < 65525 ? 16 : 32;
   if ((fatSectors * bytesPerSector * 8) / entryBits < clusters + 2) return `its FAT (${fatSectors} sectors) is too small for its ${clusters} clusters`;
-  if (entryBits === 32) {
-    const rootCluster = bpb.readUInt32LE(44);
-    if (rootCluster < 2 || rootCluster >= clusters + 2) return `its root folder starts at cluster ${rootCluster}, outside its ${clusters} clusters`;
-  }
+  if (entryBits === 32 && (rootCluster < 2 || rootCluster >= clusters + 2)) return `its root folder starts at cluster ${rootCluster}, outside its ${clusters} clusters`;
   return undefined;
 }

@@ -1,4 +1,5 @@
 import type { FileHandle } from 'node:fs/promises';
+import { parseFatBootSector } from './fat-boot-sector.ts';
 
 export interface ByteRange {
   // Byte offsets in the image, end exclusive.
@@ -47,24 +48,12 @@ async function readGeometry(handle: FileHandle, offset: number, partitionBytes: 
   const boot = Buffer.alloc(512);
   const { bytesRead } = await handle.read(boot, 0, boot.length, offset);
   if (bytesRead < boot.length || boot.readUInt16LE(510) !== 0xaa55) return undefined;
-  const bytesPerSector = boot.readUInt16LE(11);
-  const sectorsPerCluster = boot.readUInt8(13);
-  const reservedSectors = boot.readUInt16LE(14);
-  const fatCount = boot.readUInt8(16);
-  const rootEntries = boot.readUInt16LE(17);
-  const totalSectors = boot.readUInt16LE(19) || boot.readUInt32LE(32);
-  const fatSectors = boot.readUInt16LE(22) || boot.readUInt32LE(36);
+  const { bytesPerSector, sectorsPerCluster, reservedSectors, fatCount, totalSectors, fatSectors, entryBits, dataSector, clusterCount: counted } = parseFatBootSector(boot);
   const powerOfTwo = (n: number) => n > 0 && (n & (n - 1)) === 0;
   if (![512, 1024, 2048, 4096].includes(bytesPerSector) || !powerOfTwo(sectorsPerCluster) || reservedSectors === 0) return undefined;
   if (fatCount < 1 || fatCount > 4 || fatSectors === 0 || totalSectors === 0) return undefined;
-  const rootSectors = Math.ceil((rootEntries * 32) / bytesPerSector);
-  const dataSector = reservedSectors + fatCount * fatSectors + rootSectors;
   if (dataSector >= totalSectors || dataSector * bytesPerSector > partitionBytes) return undefined;
   const clusterBytes = sectorsPerCluster * bytesPerSector;
-  const counted = Math.floor((totalSectors - dataSector) / sectorsPerCluster);
-  // As Linux's fat driver decides: a boot sector without a 16-bit FAT size is FAT32 (mkfs.fat -F 32 makes such
-  // volumes below Microsoft's 65525-cluster minimum); otherwise the cluster count tells FAT12 from FAT16.
-  const entryBits = boot.readUInt16LE(22) === 0 ? 32 : counted < 4085 ? 12 : 16;
   const fatBytes = fatSectors * bytesPerSector;
   const entries = Math.floor((fatBytes * 8) / entryBits);
   if (entries < 3) return undefined;
