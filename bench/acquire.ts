@@ -1,4 +1,4 @@
-// Benchmark: download + unpack of a ~1 GiB image zip from 127.0.0.1 with pikube (fetchArtifact + writeImage)
+// Benchmark: download + unpack of a ~1 GiB image zip from 127.0.0.1 with pikube (fetchArtifact + unpackImage)
 // beside curl then `unzip -p`, and `curl | funzip`, in the same run. Prints a markdown table.
 // Usage: npx tsx bench/acquire.ts [--sizes 256,1024] [--rounds 3]
 import { createHash, randomBytes } from 'node:crypto';
@@ -17,11 +17,11 @@ const self = fileURLToPath(import.meta.url);
 // Child mode: one pikube acquisition, timed step by step; prints JSON.
 async function runPikube(url: string, sha256: string, dir: string): Promise<void> {
   const { fetchArtifact } = await import('../src/acquire/fetch-artifact.ts');
-  const { writeImage } = await import('../src/acquire/write-image.ts');
+  const { unpackImage } = await import('../src/acquire/unpack-image.ts');
   const started = performance.now();
   const fetched = await fetchArtifact(url, { sha256 }, { cacheDir: path.join(dir, 'cache') });
   const downloaded = performance.now();
-  const written = await writeImage(fetched.path, path.join(dir, 'pikube.img'));
+  const written = await unpackImage(fetched.path, path.join(dir, 'pikube.img'));
   const done = performance.now();
   process.stdout.write(JSON.stringify({ downloadMs: downloaded - started, unpackMs: done - downloaded, bytes: written.bytes }));
 }
@@ -48,7 +48,7 @@ async function main(): Promise<void> {
       try {
         const runs: Record<string, { wall: number[]; rss: number[]; extra?: string }> = {};
         const variants: [string, () => Promise<{ wall: number; rss: number; extra?: string }>][] = [
-          ['pikube fetchArtifact + writeImage', async () => {
+          ['pikube fetchArtifact + unpackImage', async () => {
             await rm(path.join(dir, 'cache'), { recursive: true, force: true });
             await rm(path.join(dir, 'pikube.img'), { force: true });
             const r = await timed([process.execPath, '--import', 'tsx', self, '--pikube', url, sha256, dir]);

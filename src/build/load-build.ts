@@ -5,7 +5,7 @@ import { acquireBase, resolveBase, type AcquiredBase } from '../acquire/acquire-
 import { acquireOptionsFromFlags, type AcquireFlags } from '../acquire/acquire-flags.ts';
 import { readRecipeInputs, type RecipeInputs } from '../acquire/local-inputs.ts';
 import { detectImageFormat } from '../acquire/image-format.ts';
-import { writeImage } from '../acquire/write-image.ts';
+import { unpackImage } from '../acquire/unpack-image.ts';
 import { loadRecipe, type LoadedRecipe } from '../config/load-recipe.ts';
 import { readLayout } from '../image/read-facts.ts';
 import { checkOutputsAvoidInputs, type NamedPath } from '../same-file.ts';
@@ -81,5 +81,5 @@ export function describeBase(session: BuildSession): string {
 // for its Raspberry Pi shape before it is copied, so a wrong file is named as the user gave it.
 export async function unpackBase(session: BuildSession, dest: string, signal: AbortSignal): Promise<void> {
   if ((await detectImageFormat(session.archivePath).catch(() => undefined)) === 'raw') await readLayout(session.archivePath);
-  await Promise.all([writeImage(session.archivePath, dest, { ...(session.entry ? { entry: session.entry } : {}), signal }), session.base]);
+  await Promise.all([unpackImage(session.archivePath, dest, { ...(session.entry ? { entry: session.entry } : {}), signal }), session.base]);
 }

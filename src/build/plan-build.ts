@@ -101,7 +101,7 @@ export function planNode(session: BuildSession, gathered: GatheredBuild, recipe:
 }
 
 // acquire -> plan for a single card: gather, then plan, plus the admin kubeconfig with a Kubernetes profile.
-export async function planBuild(session: BuildSession, image: string, workDir: string): Promise<PlannedBuild> {
+export async function gatherAndPlanBuild(session: BuildSession, image: string, workDir: string): Promise<PlannedBuild> {
   const gathered = await gatherBuild(session, image, workDir);
   const { recipe } = session.loaded;
   const plan = planNode(session, gathered, recipe);

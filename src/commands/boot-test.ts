@@ -41,8 +41,8 @@ export function registerBootTestCommand(program: Command): void {
       const machine = parseMachine(flags.machine);
       if (flags.sshKey) await checkPrivateKey(resolve(flags.sshKey));
       await ensureTools('boot-test');
-      const { bootTestImage } = await import('../boot-test/print-report.ts');
-      await bootTestImage({
+      const { bootAndReport } = await import('../boot-test/boot-and-report.ts');
+      await bootAndReport({
         image: resolve(image),
         ...(machine ? { machine } : {}),
         timeoutSeconds: parseSeconds(flags.timeout, '--timeout'),

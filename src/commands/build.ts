@@ -58,11 +58,11 @@ export function registerBuildCommand(program: Command): void {
       throw new UserError(`${output} is a folder, and this recipe builds one image file`, `name the image file: -o ${join(flags.output ?? output, `${basename(flags.config, extname(flags.config))}.img`)} (a folder is the output of a \`cluster:\` recipe)`);
     }
     await checkBuildOutputs(session, ['', '.sha256', '.bmap', '.kubeconfig'].map((suffix) => ({ path: `${output}${suffix}`, role: suffix ? `the output's ${suffix} file` : 'the output (-o)' })));
-    const [{ withBuildOutput }, { planBuild }, { applyPlan }] = await Promise.all([import('../build/build-output.ts'), import('../build/plan-build.ts'), import('../image/apply-plan.ts')]);
+    const [{ withBuildOutput }, { gatherAndPlanBuild }, { applyPlan }] = await Promise.all([import('../build/build-output.ts'), import('../build/plan-build.ts'), import('../image/apply-plan.ts')]);
     const built = await withBuildOutput(output, async ({ image, dir }) => {
       log.step(`writing the base image (${session.baseName})`);
       await unpackBase(session, image, runSignal);
-      const { plan, kubeconfig } = await planBuild(session, image, dir);
+      const { plan, kubeconfig } = await gatherAndPlanBuild(session, image, dir);
       await applyPlan(plan, image, backend, runSignal);
       return kubeconfig === undefined ? {} : { kubeconfig };
     }, runSignal);
@@ -78,8 +78,8 @@ export function registerBuildCommand(program: Command): void {
     process.stdout.write(`${built.image}\n`);
     if (flags.bootTest) {
       log.step('boot test');
-      const { bootTestImage } = await import('../boot-test/print-report.ts');
-      await bootTestImage({ image: built.image, ...(bootMachine ? { machine: bootMachine } : {}), timeoutSeconds: 600, nodeWaitSeconds: 60, signal: runSignal });
+      const { bootAndReport } = await import('../boot-test/boot-and-report.ts');
+      await bootAndReport({ image: built.image, ...(bootMachine ? { machine: bootMachine } : {}), timeoutSeconds: 600, nodeWaitSeconds: 60, signal: runSignal });
     }
   });
 }

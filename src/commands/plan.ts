@@ -37,8 +37,8 @@ export function registerPlanCommand(program: Command): void {
         process.stdout.write(flags.json ? `${JSON.stringify(nodes, null, 2)}\n` : nodes.map((n) => `== ${n.hostname} (${n.role})\n${formatPlan(n.plan)}`).join('\n'));
         return;
       }
-      const { planBuild } = await import('../build/plan-build.ts');
-      const { plan } = await planBuild(session, image, work);
+      const { gatherAndPlanBuild } = await import('../build/plan-build.ts');
+      const { plan } = await gatherAndPlanBuild(session, image, work);
       process.stdout.write(flags.json ? `${JSON.stringify(plan, null, 2)}\n` : formatPlan(plan));
     } finally {
       await removeTempFolder(work);

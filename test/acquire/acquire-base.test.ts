@@ -5,7 +5,7 @@ import test from 'ava';
 import { execa } from 'execa';
 import { acquireBase, resolveBase } from '../../src/acquire/acquire-base.ts';
 import { findCatalogEntry, loadCatalog } from '../../src/acquire/catalog.ts';
-import { writeImage } from '../../src/acquire/write-image.ts';
+import { unpackImage } from '../../src/acquire/unpack-image.ts';
 import { UserError } from '../../src/errors.ts';
 import { serveBytes, startFixture } from './helpers/http-fixture.ts';
 import { makeTempDir } from '../helpers/temp.ts';
@@ -58,7 +58,7 @@ test('base: hypriot through a loopback mirror serving a Hypriot-shaped zip and i
   t.is(base.url, findCatalogEntry('hypriot')?.url);
   t.is(base.checksumUrl, `${base.url}.sha256`);
   t.is(base.catalog?.architecture, 'armhf');
-  const written = await writeImage(base.archivePath, path.join(dir, 'out.img'), { entry: base.entry });
+  const written = await unpackImage(base.archivePath, path.join(dir, 'out.img'), { entry: base.entry });
   t.deepEqual(written, { bytes: image.length, format: 'zip', entry: 'hypriotos-rpi-v1.12.3.img' });
   t.true((await readFile(path.join(dir, 'out.img'))).equals(image));
   t.deepEqual(fixture.requests.map((r) => r.path), [`${prefix}.sha256`, prefix]);

@@ -11,14 +11,14 @@ import { SparseWriter } from './sparse-writer.ts';
 import { chooseZipEntry, listZipEntries, openZipEntry } from './zip-entry.ts';
 
 // Which zip entry, and the signal that stops the unpacking.
-export interface WriteImageOptions {
+export interface UnpackImageOptions {
   // The zip entry to use when the archive holds several.
   entry?: string;
   signal?: AbortSignal;
 }
 
 // What was written, for the build log and record.
-export interface WrittenImage {
+export interface UnpackedImage {
   // Size of the image written.
   bytes: number;
   format: ImageFormat;
@@ -28,8 +28,8 @@ export interface WrittenImage {
 
 // Unpacks (or copies) a base image into destPath in one streaming pass, whatever it is packed in,
 // leaving zero blocks as holes; on any failure destPath is removed.
-export async function writeImage(archivePath: string, destPath: string, options: WriteImageOptions = {}): Promise<WrittenImage> {
-  if (path.resolve(archivePath) === path.resolve(destPath)) throw new InternalError(`writeImage: source and destination are both ${destPath}`);
+export async function unpackImage(archivePath: string, destPath: string, options: UnpackImageOptions = {}): Promise<UnpackedImage> {
+  if (path.resolve(archivePath) === path.resolve(destPath)) throw new InternalError(`unpackImage: source and destination are both ${destPath}`);
   const format = await detectImageFormat(archivePath).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') throw new UserError(`base image ${archivePath} does not exist`, 'check the path in the recipe\'s `base:`');
     throw error;

@@ -4,7 +4,7 @@ import path from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
 import { UserError } from '../../src/errors.ts';
-import { writeImage } from '../../src/acquire/write-image.ts';
+import { unpackImage } from '../../src/acquire/unpack-image.ts';
 import { makeTempDir } from '../helpers/temp.ts';
 
 const MiB = 1024 * 1024;
@@ -29,7 +29,7 @@ test('a zip with one .img entry is unpacked, byte for byte, as a sparse file', a
   const { file, content } = await imageIn(dir, 'base.img');
   await execa('zip', ['-q', '-j', path.join(dir, 'base.img.zip'), file]);
   const dest = path.join(dir, 'out.img');
-  const result = await writeImage(path.join(dir, 'base.img.zip'), dest);
+  const result = await unpackImage(path.join(dir, 'base.img.zip'), dest);
   t.deepEqual(result, { bytes: content.length, format: 'zip', entry: 'base.img' });
   t.true((await readFile(dest)).equals(content));
   const info = await stat(dest);
@@ -44,13 +44,13 @@ test('a zip with several entries needs one named, and the error lists them', asy
   const zip = path.join(dir, 'two.zip');
   await execa('zip', ['-q', '-j', zip, a.file, b.file, path.join(dir, 'README.txt')]);
   const dest = path.join(dir, 'out.img');
-  const error = await t.throwsAsync(writeImage(zip, dest), { instanceOf: UserError });
+  const error = await t.throwsAsync(unpackImage(zip, dest), { instanceOf: UserError });
   t.is(error.message, 'two.zip holds several images: a.img, b.img, README.txt');
   t.regex(error.hint ?? '', /entry:/);
-  const result = await writeImage(zip, dest, { entry: 'b.img' });
+  const result = await unpackImage(zip, dest, { entry: 'b.img' });
   t.is(result.entry, 'b.img');
   t.true((await readFile(dest)).equals(b.content));
-  await t.throwsAsync(writeImage(zip, dest, { entry: 'c.img' }), { instanceOf: UserError, message: /has no entry named c\.img; it holds: a\.img, b\.img, README\.txt/ });
+  await t.throwsAsync(unpackImage(zip, dest, { entry: 'c.img' }), { instanceOf: UserError, message: /has no entry named c\.img; it holds: a\.img, b\.img, README\.txt/ });
 });
 
 test('a ZIP64 archive (forced with zip -fz) is read', async (t) => {
@@ -60,7 +60,7 @@ test('a ZIP64 archive (forced with zip -fz) is read', async (t) => {
   await execa('zip', ['-q', '-j', '-fz', zip, file]);
   const listing = await execa('zipinfo', ['-v', zip]);
   t.regex(listing.stdout, /PKWARE 64-bit sizes/);
-  const result = await writeImage(zip, path.join(dir, 'out.img'));
+  const result = await unpackImage(zip, path.join(dir, 'out.img'));
   t.is(result.bytes, content.length);
   t.true((await readFile(path.join(dir, 'out.img'))).equals(content));
 });
@@ -72,7 +72,7 @@ test('a zip streamed from stdin (data descriptors, ZIP64 end records) is read', 
   await execa('sh', ['-c', 'zip -q -fz - - < "$1" > "$2"', 'sh', file, zip]);
   await execa('unzip', ['-tq', zip]);
   t.true((await readFile(zip)).includes(Buffer.from([0x50, 0x4b, 0x06, 0x06])), 'has a ZIP64 end of central directory record');
-  const result = await writeImage(zip, path.join(dir, 'out.img'));
+  const result = await unpackImage(zip, path.join(dir, 'out.img'));
   t.is(result.entry, '-');
   t.true((await readFile(path.join(dir, 'out.img'))).equals(content));
 });
@@ -85,7 +85,7 @@ test('xz and gzip images are unpacked, detected by content rather than name', as
   await copyFile(`${file}.xz`, path.join(dir, 'misnamed.img'));
   for (const [source, format] of [[`${file}.xz`, 'xz'], [`${file}.gz`, 'gzip'], [path.join(dir, 'misnamed.img'), 'xz']] as const) {
     const dest = path.join(dir, `out-${path.basename(source)}`);
-    const result = await writeImage(source, dest);
+    const result = await unpackImage(source, dest);
     t.deepEqual(result, { bytes: content.length, format }, source);
     t.true((await readFile(dest)).equals(content), source);
     t.true((await stat(dest)).blocks * 512 < 3 * MiB, `${source} is sparse`);
@@ -96,7 +96,7 @@ test('a plain image is copied sparsely', async (t) => {
   const dir = await makeTempDir(t, 'pikube-write-');
   const { file, content } = await imageIn(dir, 'plain.img');
   const dest = path.join(dir, 'out.img');
-  t.deepEqual(await writeImage(file, dest), { bytes: content.length, format: 'raw' });
+  t.deepEqual(await unpackImage(file, dest), { bytes: content.length, format: 'raw' });
   t.true((await readFile(dest)).equals(content));
   t.true((await stat(dest)).blocks * 512 < 2 * MiB);
 });
@@ -111,7 +111,7 @@ test('truncated archives are clear UserErrors and leave no output behind', async
     const archive = `${file}${suffix}`;
     await truncate(archive, Math.floor((await stat(archive)).size / 2));
     const dest = path.join(dir, `out${suffix}.img`);
-    await t.throwsAsync(writeImage(archive, dest), { instanceOf: UserError, message: pattern }, suffix);
+    await t.throwsAsync(unpackImage(archive, dest), { instanceOf: UserError, message: pattern }, suffix);
     await t.throwsAsync(stat(dest), { code: 'ENOENT' }, suffix);
   }
 });
@@ -124,10 +124,10 @@ test('a zip whose data is damaged fails the CRC or inflate check', async (t) => 
   const bytes = await readFile(zip);
   for (let i = 1000; i < 1100; i++) bytes[i] = bytes[i]! ^ 0xff;
   await writeFile(zip, bytes);
-  await t.throwsAsync(writeImage(zip, path.join(dir, 'out.img')), { instanceOf: UserError, message: /not a readable zip archive/ });
+  await t.throwsAsync(unpackImage(zip, path.join(dir, 'out.img')), { instanceOf: UserError, message: /not a readable zip archive/ });
 });
 
 test('a missing base is a UserError', async (t) => {
   const dir = await makeTempDir(t, 'pikube-write-');
-  await t.throwsAsync(writeImage(path.join(dir, 'nope.img'), path.join(dir, 'out.img')), { instanceOf: UserError, message: /does not exist/ });
+  await t.throwsAsync(unpackImage(path.join(dir, 'nope.img'), path.join(dir, 'out.img')), { instanceOf: UserError, message: /does not exist/ });
 });

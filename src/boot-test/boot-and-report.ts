@@ -18,7 +18,7 @@ export function printMilestone(milestone: Milestone, seconds: number): void {
 
 // Runs the boot test with the timeline on stderr, prints the status file on stdout and the verdict; throws a
 // UserError naming every problem (and the kept console log) when the image did not pass.
-export async function bootTestImage(options: Omit<BootTestOptions, 'onMilestone'>): Promise<BootTestResult> {
+export async function bootAndReport(options: Omit<BootTestOptions, 'onMilestone'>): Promise<BootTestResult> {
   const result = await runBootTest({ ...options, onMilestone: printMilestone });
   log.step(result.ranFirstBoot ? `first boot ran (${result.seconds.toFixed(0)} s on ${result.machine})`
     : result.firstBootRuns > 0 ? `first boot did not run on this boot (it ran on an earlier boot of this card: ${result.firstBootRuns} run recorded)`
