@@ -2,16 +2,13 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
 import { parse, parseAllDocuments } from 'yaml';
-import { resolveStaticRelease } from '../../src/acquire/static-release.ts';
 import { startChartRepo } from '../helpers/chart-repo.ts';
 import { runCli } from '../helpers/cli.ts';
 import { makeBase, readRootFile, sha256, statInImage } from '../helpers/image.ts';
 import { serveK3sRelease } from '../helpers/k3s-release.ts';
 import { startMirror } from '../helpers/mirror.ts';
 import { writeRecipe } from '../helpers/recipe.ts';
-import { serveStaticRelease } from '../helpers/static-release.ts';
-import { startFixture } from '../registry/helpers/fixture.ts';
-import { seedWithSkopeo } from '../registry/helpers/registry-server.ts';
+import { startStaticWorld } from '../helpers/static-release.ts';
 
 const USER = { name: 'pirate', passwordHash: '$6$salt$abcdefghijklmnopqrstuv' };
 const K3S_MANIFESTS = '/var/lib/rancher/k3s/server/manifests';
@@ -122,13 +119,7 @@ test('k3s: manifests and a chart from a chart repository land in the servers\' a
 });
 
 test('static: manifests go to the server\'s apps folder and first boot applies them after the addons; charts are refused with a hint', async (t) => {
-  const release = resolveStaticRelease('v1.37.1', 'arm64');
-  const registry = await startFixture();
-  t.teardown(() => registry.stop());
-  for (const reference of Object.values(release.images)) await seedWithSkopeo(registry.image.layoutDir, '1', `${registry.open.host}/${reference}`);
-  const { dir } = await makeBase(t, { arch: 'arm64', table: 'gpt' });
-  const mirror = await startMirror(t);
-  await serveStaticRelease(mirror, release);
+  const { registry, dir, mirror } = await startStaticWorld(t, 'v1.37.1');
   await writeApps(dir);
   const env = { PIKUBE_CACHE: join(dir, 'cache') };
   const recipeOf = (extra: Record<string, unknown>, nodes = [{ hostname: 'pi-1', role: 'server', network: { address: '192.168.1.50/24', gateway: '192.168.1.1' } }, { hostname: 'pi-2', role: 'agent' }]) => ({

@@ -5,14 +5,10 @@ import { execa } from 'execa';
 import { Secret } from 'kubernetes-models/v1';
 import { ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
 import { parse, parseAllDocuments } from 'yaml';
-import { resolveStaticRelease } from '../../src/acquire/static-release.ts';
 import { runCli } from '../helpers/cli.ts';
-import { checkFilesystems, makeBase, readRootFile, statInImage } from '../helpers/image.ts';
-import { startMirror } from '../helpers/mirror.ts';
+import { checkFilesystems, readRootFile, statInImage } from '../helpers/image.ts';
 import { writeRecipe } from '../helpers/recipe.ts';
-import { serveStaticRelease } from '../helpers/static-release.ts';
-import { startFixture } from '../registry/helpers/fixture.ts';
-import { seedWithSkopeo } from '../registry/helpers/registry-server.ts';
+import { startStaticWorld } from '../helpers/static-release.ts';
 
 const PKI = '/etc/kubernetes/pki';
 const SERVER = 'https://192.168.1.50:6443';
@@ -24,13 +20,7 @@ interface Kubeconfig {
 }
 
 test('a 1-server, 2-agent static cluster: the server holds the control plane, the CA keys and the bootstrap token\'s Secret; agents hold the CA and the token', async (t) => {
-  const release = resolveStaticRelease('v1.37.1', 'arm64');
-  const registry = await startFixture();
-  t.teardown(() => registry.stop());
-  for (const reference of Object.values(release.images)) await seedWithSkopeo(registry.image.layoutDir, '1', `${registry.open.host}/${reference}`);
-  const { dir } = await makeBase(t, { arch: 'arm64', table: 'gpt' });
-  const mirror = await startMirror(t);
-  await serveStaticRelease(mirror, release);
+  const { release, registry, dir, mirror } = await startStaticWorld(t, 'v1.37.1');
   const recipe = await writeRecipe(dir, {
     base: 'base.img', mirror: mirror.url, registryMirror: registry.open.url,
     user: { name: 'pi', password: 'raspberry' },

@@ -4,8 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { elfHeader } from '../../examples/make-demo-base.ts';
-import type { StaticRelease } from '../../src/acquire/static-release.ts';
-import type { Mirror } from './mirror.ts';
+import type { ExecutionContext } from 'ava';
+import { resolveStaticRelease, type StaticRelease } from '../../src/acquire/static-release.ts';
+import { startFixture, type RegistryFixture } from '../registry/helpers/fixture.ts';
+import { seedWithSkopeo } from '../registry/helpers/registry-server.ts';
+import { makeBase } from './image.ts';
+import { startMirror, type Mirror } from './mirror.ts';
 
 export interface FakeStaticRelease {
   files: Map<string, Buffer>;
@@ -53,3 +57,17 @@ export async function serveStaticRelease(mirror: Mirror, release: StaticRelease)
   }
   return { files };
 }
+
+// Everything a static-profile build needs offline, for one test: an arm64 GPT base, the release's stand-in binaries on
+// a mirror, and its images in a real registry on 127.0.0.1; all released when the test ends.
+export async function startStaticWorld(t: ExecutionContext, version: string): Promise<{ release: StaticRelease; registry: RegistryFixture; dir: string; mirror: Mirror; served: FakeStaticRelease }> {
+  const release = resolveStaticRelease(version, 'arm64');
+  const registry = await startFixture();
+  t.teardown(() => registry.stop());
+  for (const reference of Object.values(release.images)) await seedWithSkopeo(registry.image.layoutDir, '1', `${registry.open.host}/${reference}`);
+  const { dir } = await makeBase(t, { arch: 'arm64', table: 'gpt' });
+  const mirror = await startMirror(t);
+  const served = await serveStaticRelease(mirror, release);
+  return { release, registry, dir, mirror, served };
+}
+

@@ -6,14 +6,11 @@ import { DaemonSet, Deployment } from 'kubernetes-models/apps/v1';
 import { ConfigMap, Pod, Service, ServiceAccount } from 'kubernetes-models/v1';
 import { ClusterRole, ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
 import { parse, parseAllDocuments } from 'yaml';
-import { resolveStaticRelease } from '../../src/acquire/static-release.ts';
 import { runCli } from '../helpers/cli.ts';
 import { checkFilesystems, makeBase, readBootFile, readRootFile, sha256, statInImage } from '../helpers/image.ts';
 import { startMirror } from '../helpers/mirror.ts';
 import { writeRecipe } from '../helpers/recipe.ts';
-import { serveStaticRelease } from '../helpers/static-release.ts';
-import { startFixture } from '../registry/helpers/fixture.ts';
-import { seedWithSkopeo } from '../registry/helpers/registry-server.ts';
+import { startStaticWorld } from '../helpers/static-release.ts';
 
 const PKI = '/etc/kubernetes/pki';
 const P = (name: string) => `${PKI}/${name}`;
@@ -69,13 +66,7 @@ const CERTS: Array<[string, string, string[]]> = [
 ];
 
 test('an arm64 Raspberry Pi OS-shaped base becomes an upstream Kubernetes node with static pods, kubeadm PKI and preloaded images', async (t) => {
-  const release = resolveStaticRelease(VERSION, 'arm64');
-  const registry = await startFixture();
-  t.teardown(() => registry.stop());
-  for (const reference of Object.values(release.images)) await seedWithSkopeo(registry.image.layoutDir, '1', `${registry.open.host}/${reference}`);
-  const { dir } = await makeBase(t, { arch: 'arm64', table: 'gpt' });
-  const mirror = await startMirror(t);
-  const served = await serveStaticRelease(mirror, release);
+  const { release, registry, dir, mirror, served } = await startStaticWorld(t, VERSION);
   const recipe = await writeRecipe(dir, {
     base: 'base.img', mirror: mirror.url, registryMirror: registry.open.url, hostname: 'pi-static',
     user: { name: 'pi', password: 'raspberry' },
