@@ -129,6 +129,45 @@ test('flash refuses the image as its own target, through a symlink or a hard lin
   t.is(sha256(await readFile(inside)), before);
 });
 
+(isRoot ? test : test.skip)('flash refuses a disk that holds the image through another image on a loop device, and a second loop over that image', async (t) => {
+  const dir = await makeTempDir(t);
+  const image = await makeTestImage(dir, 64);
+  const before = sha256(await readFile(image.path));
+  const disk = await makeLoopDevice(t, dir, 128);
+  await execa('mkfs.ext4', ['-q', '-F', disk]);
+  const outer = join(dir, 'outer');
+  await mkdir(outer);
+  await execa('mount', [disk, outer]);
+  t.teardown(() => execa('umount', [outer], { reject: false }));
+  const store = join(outer, 'store.img');
+  await execa('truncate', ['-s', '96M', store]);
+  await execa('mkfs.ext4', ['-q', '-F', store]);
+  const { stdout } = await execa('losetup', ['-f', '--show', store]);
+  const stacked = stdout.trim();
+  const inner = join(dir, 'inner');
+  await mkdir(inner);
+  await execa('mount', [stacked, inner]);
+  t.teardown(async () => {
+    await execa('umount', [inner], { reject: false });
+    await execa('losetup', ['-d', stacked], { reject: false });
+  });
+  const inside = join(inner, 'pi.img');
+  await execa('cp', ['--sparse=always', image.path, inside]);
+  // ext4 never writes its first 1 KiB (the boot block), where a flash would put the image's partition table.
+  const head = await readBytes(disk, 0, 1024);
+  const deep = await runCli(['flash', inside, '--device', disk, '--yes', '--allow-non-removable']);
+  t.is(deep.exitCode, 1, deep.stderr);
+  t.regex(deep.stderr, new RegExp(`holds the image .*through a loop device over ${store}`));
+  t.deepEqual(await readBytes(disk, 0, 1024), head);
+
+  const second = (await execa('losetup', ['-f', '--show', store])).stdout.trim();
+  t.teardown(() => execa('losetup', ['-d', second], { reject: false }));
+  const twin = await runCli(['flash', inside, '--device', second, '--yes', '--allow-non-removable']);
+  t.is(twin.exitCode, 1, twin.stderr);
+  t.regex(twin.stderr, new RegExp(`is a loop device over ${store}, which holds the filesystem the image`));
+  t.is(sha256(await readFile(inside)), before);
+});
+
 test('a damaged input (truncated or corrupted .xz, .gz, .zip, raw) is the user\'s error, exit 1, build and flash alike', async (t) => {
   const { dir, base } = await makeBase(t, { sizeMiB: 128 });
   await execa('xz', ['-k', '-T0', '-0', base]);
