@@ -1,5 +1,4 @@
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -10,6 +9,7 @@ import { InterruptedError } from '../errors.ts';
 import { log } from '../log.ts';
 import { DEFAULT_RETRIES, DEFAULT_RETRY_DELAY_MS, DEFAULT_TIMEOUT_MS } from './acquire-options.ts';
 import { explainDownloadError, isTransientError } from './download-errors.ts';
+import { hashFilePrefix } from './hash-file.ts';
 import { startProgress } from './progress-report.ts';
 import { checkUrlAllowed } from './url-policy.ts';
 import { waitForResponse } from './wait-for-response.ts';
@@ -148,16 +148,7 @@ async function restartFromZero(handle: FileHandle, state: TransferState): Promis
 async function resyncHash(handle: FileHandle, file: string, state: TransferState): Promise<void> {
   const size = (await handle.stat()).size;
   if (size === state.bytes) return;
-  state.hash = createHash('sha256');
-  state.bytes = 0;
-  if (size === 0) return;
-  await pipeline(createReadStream(file, { end: size - 1, highWaterMark: 1 << 20 }), new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      state.hash.update(chunk);
-      state.bytes += chunk.length;
-      callback();
-    },
-  }));
+  ({ hash: state.hash, size: state.bytes } = await hashFilePrefix(file, size));
 }
 
 // Writes each batch of chunks, then hashes it: the hash never runs ahead of the file.

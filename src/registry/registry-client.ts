@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, rm, stat, truncate } from 'node:fs/promises';
+import { mkdir, rm, truncate } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -9,12 +9,13 @@ import got, { RequestError, type Response } from 'got';
 import { InterruptedError, ToolError, UserError } from '../errors.ts';
 import { throwIfInterrupted } from '../interrupt.ts';
 import { log } from '../log.ts';
-import { commitPartialBlob, digestMismatch, digestOf, hashFile, partialBlobPath } from './blob-store.ts';
+import { commitPartialBlob, digestMismatch, digestOf, partialBlobPath } from './blob-store.ts';
 import type { Credentials } from './docker-credentials.ts';
 import type { RegistryEndpoint } from './image-reference.ts';
 import type { Descriptor } from './manifest.ts';
 import { MANIFEST_ACCEPT } from './manifest.ts';
 import { parseWwwAuthenticate, type Challenge } from './www-authenticate.ts';
+import { hashFilePrefix } from '../acquire/hash-file.ts';
 import { waitForResponse } from '../acquire/wait-for-response.ts';
 
 // One repository endpoint and the credentials to present there.
@@ -97,10 +98,10 @@ export class RegistryClient {
   private async downloadBlobOnce(descriptor: Descriptor, cacheDir: string): Promise<void> {
     const partial = partialBlobPath(cacheDir, descriptor.digest);
     await mkdir(dirname(partial), { recursive: true });
-    let { hash, size: have } = await hashExisting(partial);
+    let { hash, size: have } = await hashFilePrefix(partial);
     if (have > descriptor.size) {
       await rm(partial, { force: true });
-      ({ hash, size: have } = await hashExisting(partial));
+      ({ hash, size: have } = await hashFilePrefix(partial));
     }
     const url = this.url(`blobs/${descriptor.digest}`);
     if (have < descriptor.size) {
@@ -294,15 +295,6 @@ export class RegistryClient {
 // The first 12 hex digits of a digest, as docker prints layers in progress lines.
 export function shortDigest(digest: string): string {
   return digest.slice(7, 19);
-}
-
-async function hashExisting(path: string): Promise<{ hash: ReturnType<typeof createHash>; size: number }> {
-  try {
-    await stat(path);
-  } catch {
-    return { hash: createHash('sha256'), size: 0 };
-  }
-  return hashFile(path);
 }
 
 function contentRangeStart(header: string | undefined): number | undefined {
