@@ -1,22 +1,14 @@
 import { ToolError, UserError } from '../errors.ts';
+import { errorCodeOf, httpStatusOf, isTransientStatus } from './retry-policy.ts';
 
-const TRANSIENT_CODES = new Set(['ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ECONNABORTED', 'EAI_AGAIN', 'ERR_STREAM_PREMATURE_CLOSE', 'ENETUNREACH', 'EHOSTUNREACH', 'ENETDOWN', 'ERR_HTTP2_STREAM_ERROR']);
-const TRANSIENT_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
 const TLS_CODES = /^(CERT_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|ERR_TLS_|ERR_SSL_|EPROTO$|HOSTNAME_MISMATCH)/;
-
-// Worth another attempt: a cut connection, a timeout, a server having a bad moment.
-export function isTransientError(error: unknown): boolean {
-  const status = statusOf(error);
-  if (status !== undefined) return TRANSIENT_STATUS.has(status);
-  return TRANSIENT_CODES.has(codeOf(error) ?? '');
-}
 
 // Turns a failed transfer into the error a user can act on; `attempts` says how hard pikube tried.
 export function explainDownloadError(error: unknown, url: string, attempts: number, cacheDir: string): Error {
   if (error instanceof UserError || error instanceof ToolError) return error;
   const host = hostOf(url);
-  const status = statusOf(error);
-  const code = codeOf(error);
+  const status = httpStatusOf(error);
+  const code = errorCodeOf(error);
   const tried = attempts > 1 ? ` after ${attempts} attempts` : '';
   if (status === 404 || status === 410) {
     return new UserError(`${url} was not found (HTTP ${status})`, 'check the URL; with a mirror, check that it holds HOST/PATH of the original URL');
@@ -24,7 +16,7 @@ export function explainDownloadError(error: unknown, url: string, attempts: numb
   if (status === 401 || status === 403) {
     return new UserError(`${host} refused access to ${url} (HTTP ${status})`, 'check the URL and that the file is public, or use a mirror you can read');
   }
-  if (status !== undefined && status < 500 && !TRANSIENT_STATUS.has(status)) {
+  if (status !== undefined && status < 500 && !isTransientStatus(status)) {
     return new UserError(`${url} answered HTTP ${status}`, 'check the URL');
   }
   if (status !== undefined) {
@@ -50,22 +42,6 @@ export function explainDownloadError(error: unknown, url: string, attempts: numb
     return new ToolError({ command: `GET ${url}`, message: `${host} stopped sending data (timed out)${tried} for ${url}`, hint: 'check the network; the partial download is kept and resumes next time' }, { cause: error });
   }
   return new ToolError({ command: `GET ${url}`, message: `download of ${url} failed${tried}: ${messageOf(error)}${code ? ` (${code})` : ''}`, hint: 'the partial download is kept and resumes next time' }, { cause: error });
-}
-
-function statusOf(error: unknown): number | undefined {
-  const response = (error as { response?: { statusCode?: unknown } } | undefined)?.response;
-  return typeof response?.statusCode === 'number' && (error as { name?: string }).name === 'HTTPError' ? response.statusCode : undefined;
-}
-
-// got wraps the system error; the code is on the wrapper or on its cause.
-function codeOf(error: unknown): string | undefined {
-  let current: unknown = error;
-  for (let depth = 0; depth < 4 && current; depth++) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string' && code !== 'ERR_GOT_REQUEST_ERROR') return code;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return undefined;
 }
 
 function messageOf(error: unknown): string {

@@ -22,6 +22,8 @@ export function lockPath(cacheDir: string, key: string): string {
 export async function withEntryLock<T>(cacheDir: string, key: string, what: string, fn: () => Promise<T>,
   options: { signal?: AbortSignal; pollMs?: number } = {}): Promise<T> {
   let announced = false;
+  // Polls rather than retries (not retry-policy.ts): another pikube's download is no failure, so there is no attempt
+  // limit and no backoff, only Ctrl-C.
   for (;;) {
     if (options.signal) throwIfInterrupted(options.signal);
     const release = await tryEntryLock(cacheDir, key, what);

@@ -1,16 +1,15 @@
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
 import got, { type Response } from 'got';
-import { InterruptedError } from '../errors.ts';
 import { log } from '../log.ts';
-import { DEFAULT_RETRIES, DEFAULT_RETRY_DELAY_MS, DEFAULT_TIMEOUT_MS } from './acquire-options.ts';
-import { explainDownloadError, isTransientError } from './download-errors.ts';
+import { DEFAULT_TIMEOUT_MS } from './acquire-options.ts';
+import { explainDownloadError } from './download-errors.ts';
+import { hashFilePrefix } from './hash-file.ts';
 import { startProgress } from './progress-report.ts';
+import { retryTransient } from './retry-policy.ts';
 import { checkUrlAllowed } from './url-policy.ts';
 import { waitForResponse } from './wait-for-response.ts';
 
@@ -42,27 +41,18 @@ export async function downloadToFile(url: string, file: string, settings: Downlo
   const state = { hash: createHash('sha256'), bytes: 0, total: undefined as number | undefined, validator: undefined as string | undefined };
   const resumedFrom = (await handle.stat()).size;
   const progress = startProgress(settings.label);
-  const retries = settings.retries ?? DEFAULT_RETRIES;
-  let failures = 0;
+  let before = 0;
   try {
-    for (;;) {
+    await retryTransient(async () => {
       await resyncHash(handle, file, state);
-      const before = state.bytes;
-      try {
-        const done = await fetchOnce(url, handle, state, settings, (bytes) => progress.update(bytes, state.total));
-        if (done) break;
-      } catch (error) {
-        if (settings.signal?.aborted) throw new InterruptedError();
-        if (!isTransientError(error)) throw explainDownloadError(error, url, failures + 1, settings.cacheDir);
-        failures = state.bytes > before ? 1 : failures + 1;
-        if (failures > retries) throw explainDownloadError(error, url, failures, settings.cacheDir);
-        const delay = (settings.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS) * 2 ** (failures - 1);
-        log.warn(`${settings.label}: ${describeFailure(error)}; retrying in ${(delay / 1000).toFixed(1)}s from byte ${state.bytes}`);
-        await sleep(delay, undefined, { signal: settings.signal }).catch(() => {
-          throw new InterruptedError();
-        });
-      }
-    }
+      before = state.bytes;
+      await fetchOnce(url, handle, state, settings, (bytes) => progress.update(bytes, state.total));
+    }, settings, {
+      label: settings.label,
+      progressed: () => state.bytes > before,
+      resumeNote: () => ` from byte ${state.bytes}`,
+      explain: (error, attempts) => explainDownloadError(error, url, attempts, settings.cacheDir),
+    });
     progress.finish();
     return { size: state.bytes, sha256: state.hash.digest('hex'), resumedFrom };
   } finally {
@@ -77,8 +67,8 @@ interface TransferState {
   validator: string | undefined;
 }
 
-// One request: true when the file is complete, an error (often transient) otherwise.
-async function fetchOnce(url: string, handle: FileHandle, state: TransferState, settings: DownloadSettings, onBytes: (bytes: number) => void): Promise<boolean> {
+// One request: resolves when the file is complete, an error (often transient) otherwise.
+async function fetchOnce(url: string, handle: FileHandle, state: TransferState, settings: DownloadSettings, onBytes: (bytes: number) => void): Promise<void> {
   const timeout = settings.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const headers: Record<string, string> = {};
   if (state.bytes > 0) {
@@ -98,7 +88,7 @@ async function fetchOnce(url: string, handle: FileHandle, state: TransferState, 
     response = await waitForResponse(stream);
   } catch (error) {
     stream.destroy();
-    if (state.bytes > 0 && isRangeComplete(error, state.bytes)) return true;
+    if (state.bytes > 0 && isRangeComplete(error, state.bytes)) return;
     throw error;
   }
   if (response.statusCode === 206) {
@@ -128,7 +118,6 @@ async function fetchOnce(url: string, handle: FileHandle, state: TransferState, 
   if (state.total !== undefined && state.bytes < state.total) {
     throw Object.assign(new Error(`connection closed after ${state.bytes} of ${state.total} bytes`), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
   }
-  return true;
 }
 
 // 416 to a Range starting exactly at the end: the earlier run had everything already.
@@ -148,16 +137,7 @@ async function restartFromZero(handle: FileHandle, state: TransferState): Promis
 async function resyncHash(handle: FileHandle, file: string, state: TransferState): Promise<void> {
   const size = (await handle.stat()).size;
   if (size === state.bytes) return;
-  state.hash = createHash('sha256');
-  state.bytes = 0;
-  if (size === 0) return;
-  await pipeline(createReadStream(file, { end: size - 1, highWaterMark: 1 << 20 }), new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      state.hash.update(chunk);
-      state.bytes += chunk.length;
-      callback();
-    },
-  }));
+  ({ hash: state.hash, size: state.bytes } = await hashFilePrefix(file, size));
 }
 
 // Writes each batch of chunks, then hashes it: the hash never runs ahead of the file.
@@ -186,32 +166,14 @@ class HashingAppender extends Writable {
   }
 }
 
-function describeFailure(error: unknown): string {
-  const status = (error as { response?: { statusCode?: number } }).response?.statusCode;
-  if (status && (error as { name?: string }).name === 'HTTPError') return `HTTP ${status}`;
-  const code = (error as { code?: string }).code;
-  return `${error instanceof Error ? error.message : String(error)}${code && !(error instanceof Error && error.message.includes(code)) ? ` (${code})` : ''}`;
-}
-
 // Small text files (checksum lists) with the same retry and transport rules as big downloads.
 export async function downloadText(url: string, settings: Omit<DownloadSettings, 'label'>): Promise<string> {
   checkUrlAllowed(url, settings.allowHttp);
   const timeout = settings.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const retries = settings.retries ?? DEFAULT_RETRIES;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await got(url, {
-        retry: { limit: 0 },
-        timeout: { lookup: timeout, connect: timeout, secureConnect: timeout, socket: timeout, response: timeout },
-        signal: settings.signal,
-        hooks: { beforeRedirect: [(options) => checkUrlAllowed(String(options.url), settings.allowHttp)] },
-      }).text();
-    } catch (error) {
-      if (settings.signal?.aborted) throw new InterruptedError();
-      if (!isTransientError(error) || attempt > retries) throw explainDownloadError(error, url, attempt, settings.cacheDir);
-      await sleep((settings.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS) * 2 ** (attempt - 1), undefined, { signal: settings.signal }).catch(() => {
-        throw new InterruptedError();
-      });
-    }
-  }
+  return retryTransient(() => got(url, {
+    retry: { limit: 0 },
+    timeout: { lookup: timeout, connect: timeout, secureConnect: timeout, socket: timeout, response: timeout },
+    signal: settings.signal,
+    hooks: { beforeRedirect: [(options) => checkUrlAllowed(String(options.url), settings.allowHttp)] },
+  }).text(), settings, { label: url, explain: (error, attempts) => explainDownloadError(error, url, attempts, settings.cacheDir) });
 }

@@ -3,12 +3,9 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { InternalError, InterruptedError, UserError } from '../errors.ts';
-import { copySparse } from '../tools/cp.ts';
-import { decompressXzToFile } from '../tools/xz.ts';
-import { openGunzipStream } from './gzip-stream.ts';
-import { detectImageFormat, type ImageFormat } from './image-format.ts';
+import type { ImageFormat } from './image-format.ts';
+import { inspectImage } from './open-image-stream.ts';
 import { SparseWriter } from './sparse-writer.ts';
-import { chooseZipEntry, listZipEntries, openZipEntry } from './zip-entry.ts';
 
 // Which zip entry, and the signal that stops the unpacking.
 export interface UnpackImageOptions {
@@ -30,25 +27,21 @@ export interface UnpackedImage {
 // leaving zero blocks as holes; on any failure destPath is removed.
 export async function unpackImage(archivePath: string, destPath: string, options: UnpackImageOptions = {}): Promise<UnpackedImage> {
   if (path.resolve(archivePath) === path.resolve(destPath)) throw new InternalError(`unpackImage: source and destination are both ${destPath}`);
-  const format = await detectImageFormat(archivePath).catch((error: NodeJS.ErrnoException) => {
+  const image = await inspectImage(archivePath, options.entry).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') throw new UserError(`base image ${archivePath} does not exist`, 'check the path in the recipe\'s `base:`');
     throw error;
   });
+  const { format } = image;
   try {
-    if (format === 'xz') return { bytes: await writeXz(archivePath, destPath, options.signal), format };
-    if (format === 'zip') {
-      const entry = chooseZipEntry(await listZipEntries(archivePath), archivePath, options.entry);
-      const bytes = await writeStream(await openZipEntry(archivePath, entry), destPath, options.signal);
-      return { bytes, format, entry: entry.name };
+    let bytes: number;
+    if (image.copyToFile) {
+      await image.copyToFile(destPath, options.signal);
+      bytes = (await stat(destPath)).size;
+    } else {
+      bytes = await writeStream(await image.open(options.signal), destPath, options.signal);
     }
-    if (format === 'gzip') {
-      return { bytes: await writeStream(openGunzipStream(archivePath), destPath, options.signal), format };
-    }
-    // A plain image is copied by cp, which finds holes with SEEK_DATA/SEEK_HOLE (Node cannot) and skips them.
-    await copySparse(archivePath, destPath, options.signal);
-    const bytes = (await stat(destPath)).size;
     if (bytes === 0) throw new UserError(`base image ${archivePath} is empty`, 'check the path in the recipe\'s `base:`');
-    return { bytes, format };
+    return { bytes, format, ...(image.entry ? { entry: image.entry } : {}) };
   } catch (error) {
     await rm(destPath, { force: true });
     if (options.signal?.aborted) throw new InterruptedError();
@@ -66,9 +59,4 @@ async function writeStream(source: Readable, destPath: string, signal?: AbortSig
   } finally {
     await handle.close();
   }
-}
-
-async function writeXz(archivePath: string, destPath: string, signal?: AbortSignal): Promise<number> {
-  await decompressXzToFile(archivePath, destPath, signal);
-  return (await stat(destPath)).size;
 }

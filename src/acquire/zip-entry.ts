@@ -38,18 +38,21 @@ export async function listZipEntries(archivePath: string): Promise<ZipEntry[]> {
   }));
 }
 
-// The entry to use: the one named (by path or file name), else the single .img, else the single file.
+// The entry that holds the image, one rule for build and flash: the one named (by path or file name), else the one
+// .img/.raw/.bin file, else the only file; macOS resource forks (__MACOSX/) and dot files are never candidates.
 export function chooseZipEntry(entries: ZipEntry[], archivePath: string, wanted?: string): ZipEntry {
   const names = entries.map((e) => e.name).join(', ') || '(none)';
+  const fix = 'name the one to use with `entry:` in the recipe, or unzip it and give the image file itself';
   if (wanted) {
     const match = entries.find((e) => e.name === wanted) ?? entries.filter((e) => path.posix.basename(e.name) === wanted)[0];
     if (match) return match;
     throw new UserError(`${path.basename(archivePath)} has no entry named ${wanted}; it holds: ${names}`, 'set `entry:` in the recipe to one of those names');
   }
-  const images = entries.filter((e) => /\.img$/i.test(e.name));
-  if (images.length === 1 && images[0]) return images[0];
-  if (images.length === 0 && entries.length === 1 && entries[0]) return entries[0];
-  throw new UserError(`${path.basename(archivePath)} holds ${images.length > 1 ? 'several images' : 'no single image'}: ${names}`, 'name the one to use with `entry:` in the recipe');
+  const files = entries.filter((e) => !/(^|\/)__MACOSX\//.test(e.name) && !path.posix.basename(e.name).startsWith('.'));
+  const images = files.filter((e) => /\.(img|raw|bin)$/i.test(e.name));
+  const only = images.length === 1 ? images[0] : images.length === 0 && files.length === 1 ? files[0] : undefined;
+  if (only) return only;
+  throw new UserError(`${path.basename(archivePath)} holds ${images.length > 1 ? 'several images' : 'no single image (.img, .raw or .bin)'}: ${names}`, fix);
 }
 
 // A stream of the entry's uncompressed bytes, read straight from its place in the file and inflated by zlib; it

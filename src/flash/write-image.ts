@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import { InterruptedError, ToolError, UserError } from '../errors.ts';
 import { flushBlockDeviceBuffers } from '../tools/blockdev.ts';
 import type { BlockMap, MappedRange } from './block-map.ts';
+import { hashFileRange } from '../acquire/hash-file.ts';
 import { detectImageFormat, type ImageFormat } from '../acquire/image-format.ts';
 import { openImageStream, readImageSize } from './image-source.ts';
 import { readPieces, splitRanges, type Chunk } from './read-pieces.ts';
@@ -234,17 +235,6 @@ async function describeMismatch(options: WriteImageOptions, bad: Segment): Promi
     message: `verification failed: bytes ${bad.start}-${bad.end} read back from ${options.target} differ from the image; the card is incomplete`,
     hint: 'the card may be failing or counterfeit: try flashing again, then another card',
   });
-}
-
-async function hashFileRange(path: string, start: number, end: number): Promise<string> {
-  const handle = await open(path, 'r');
-  try {
-    const hash = createHash('sha256');
-    for await (const chunk of readPieces(handle, splitRanges([{ start, end }], CHUNK_SIZE, 0), [0, 1, 2].map(() => Buffer.allocUnsafe(CHUNK_SIZE)))) hash.update(chunk.data);
-    return hash.digest('hex');
-  } finally {
-    await handle.close();
-  }
 }
 
 // About half a second of writing between syncs: progress and Ctrl-C stay prompt on a slow card, and a fast target

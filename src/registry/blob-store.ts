@@ -1,5 +1,4 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ToolError } from '../errors.ts';
@@ -86,15 +85,4 @@ export async function readBlob(cacheDir: string, digest: string): Promise<Buffer
   await touchBlob(cacheDir, digestHex(digest));
   await recordVerified(cacheDir, digestHex(digest));
   return data;
-}
-
-// Hashes a file as it is now, for resuming a partial download where it stopped.
-export async function hashFile(path: string): Promise<{ hash: ReturnType<typeof createHash>; size: number }> {
-  const hash = createHash('sha256');
-  let size = 0;
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
-    hash.update(chunk as Buffer);
-    size += (chunk as Buffer).length;
-  }
-  return { hash, size };
 }

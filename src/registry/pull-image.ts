@@ -1,3 +1,4 @@
+import type { AcquireOptions } from '../acquire/acquire-options.ts';
 import { UserError } from '../errors.ts';
 import { throwIfInterrupted } from '../interrupt.ts';
 import { log } from '../log.ts';
@@ -11,8 +12,8 @@ import { readRefRecord, writeRefRecord } from './ref-index.ts';
 import { RegistryClient, shortDigest } from './registry-client.ts';
 import { formatBytes } from '../format-bytes.ts';
 
-// How pullImage finds and keeps images.
-export interface PullOptions {
+// How pullImage finds and keeps images; retries and retryDelayMs are the acquire options' (one retry policy).
+export interface PullOptions extends Pick<AcquireOptions, 'retries' | 'retryDelayMs'> {
   platform: Platform;
   // Root of the shared content-addressed cache (blobs/sha256/<hex>).
   cacheDir: string;
@@ -62,7 +63,7 @@ async function pullFromRegistry(reference: ImageReference, platform: Platform, o
   const name = formatImageReference(reference);
   const endpoint = resolveEndpoint(reference, options.registryMirror);
   const credentials = await findCredentials(endpoint.credentialHost, options.dockerConfigPath);
-  const client = new RegistryClient({ endpoint, credentials, signal: options.signal });
+  const client = new RegistryClient({ endpoint, credentials, signal: options.signal, retries: options.retries, retryDelayMs: options.retryDelayMs });
   log.step(`pulling ${name} for ${formatPlatform(platform)}${options.registryMirror ? ` through ${endpoint.baseUrl.origin}` : ''}`);
   const top = await client.fetchManifest(reference.digest ?? reference.tag ?? 'latest');
   const parsed = parseManifest(top.body, top.contentType, name);

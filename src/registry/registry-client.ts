@@ -1,24 +1,26 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, rm, stat, truncate } from 'node:fs/promises';
+import { mkdir, rm, truncate } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { setTimeout as delay } from 'node:timers/promises';
 import got, { RequestError, type Response } from 'got';
+import type { AcquireOptions } from '../acquire/acquire-options.ts';
 import { InterruptedError, ToolError, UserError } from '../errors.ts';
 import { throwIfInterrupted } from '../interrupt.ts';
 import { log } from '../log.ts';
-import { commitPartialBlob, digestMismatch, digestOf, hashFile, partialBlobPath } from './blob-store.ts';
+import { commitPartialBlob, digestMismatch, digestOf, partialBlobPath } from './blob-store.ts';
 import type { Credentials } from './docker-credentials.ts';
 import type { RegistryEndpoint } from './image-reference.ts';
 import type { Descriptor } from './manifest.ts';
 import { MANIFEST_ACCEPT } from './manifest.ts';
 import { parseWwwAuthenticate, type Challenge } from './www-authenticate.ts';
+import { hashFilePrefix } from '../acquire/hash-file.ts';
+import { isTransientError, isTransientStatus, retryTransient, TransientError, type RetrySettings } from '../acquire/retry-policy.ts';
 import { waitForResponse } from '../acquire/wait-for-response.ts';
 
-// One repository endpoint and the credentials to present there.
-export interface RegistryClientOptions {
+// One repository endpoint, the credentials to present there, and the acquire options' patience (retries, first delay).
+export interface RegistryClientOptions extends Pick<AcquireOptions, 'retries' | 'retryDelayMs'> {
   endpoint: RegistryEndpoint;
   credentials?: Credentials;
   signal?: AbortSignal;
@@ -31,18 +33,15 @@ export interface FetchedManifest {
   digest: string;
 }
 
-const BLOB_ATTEMPTS = 5;
 // A stalled connection (no bytes for a minute) counts as cut and is resumed.
 const TIMEOUT = { connect: 15_000, response: 60_000, socket: 60_000 };
-
-// Marks a failure worth another try (a cut connection, a 5xx); the next attempt resumes from the partial file.
-class TransientError extends Error {}
 
 // Talks the OCI distribution protocol to one repository: the /v2/ probe, Basic or Bearer auth, manifests and resumable blobs.
 export class RegistryClient {
   private readonly endpoint: RegistryEndpoint;
   private readonly credentials: Credentials | undefined;
   private readonly signal: AbortSignal | undefined;
+  private readonly retry: RetrySettings;
   private authorization: string | undefined;
   private challenge: Challenge | undefined;
   private authorizing: Promise<void> | undefined;
@@ -52,6 +51,7 @@ export class RegistryClient {
     this.endpoint = options.endpoint;
     this.credentials = options.credentials;
     this.signal = options.signal;
+    this.retry = { retries: options.retries, retryDelayMs: options.retryDelayMs, signal: options.signal };
   }
 
   // The registry as users know it, for messages: host[:port]/repository.
@@ -76,32 +76,30 @@ export class RegistryClient {
 
   // Streams a blob into the cache through its digest check, resuming a partial file with a Range request after a cut.
   async downloadBlob(descriptor: Descriptor, cacheDir: string): Promise<void> {
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        await this.downloadBlobOnce(descriptor, cacheDir);
-        return;
-      } catch (error) {
-        if (this.signal?.aborted) throw new InterruptedError();
-        if (!(error instanceof TransientError) || attempt >= BLOB_ATTEMPTS) {
-          if (error instanceof TransientError) {
-            throw new ToolError({ command: `GET ${this.url(`blobs/${descriptor.digest}`)}`, message: `fetching ${descriptor.digest} from ${this.name} failed ${BLOB_ATTEMPTS} times: ${error.message}`, hint: 'run the pull again: it resumes from what was already fetched' }, { cause: error });
-          }
-          throw error;
-        }
-        log.info(`  ${shortDigest(descriptor.digest)}: ${error.message}; resuming (attempt ${attempt + 1} of ${BLOB_ATTEMPTS})`);
-        await delay(200 * attempt, undefined, this.signal ? { signal: this.signal } : undefined).catch(() => undefined);
-      }
-    }
+    const progress = { from: 0, to: 0 };
+    const url = this.url(`blobs/${descriptor.digest}`);
+    await retryTransient(() => this.downloadBlobOnce(descriptor, cacheDir, progress), this.retry, {
+      label: `  ${shortDigest(descriptor.digest)}`,
+      progressed: () => progress.to > progress.from,
+      resumeNote: () => (progress.to > 0 ? `, resuming at byte ${progress.to}` : ''),
+      explain: (error, attempts) => {
+        if (!isTransientError(error) && !(error instanceof RequestError)) return error;
+        return new ToolError({ command: `GET ${url}`, message: `fetching ${descriptor.digest} from ${this.name} failed${attempts > 1 ? ` ${attempts} times` : ''}: ${(error as Error).message}`, hint: 'run the pull again: it resumes from what was already fetched' }, { cause: error });
+      },
+    });
   }
 
-  private async downloadBlobOnce(descriptor: Descriptor, cacheDir: string): Promise<void> {
+  // One attempt; `progress` says which bytes it added (from..to), so a cut that moved forward starts the count again.
+  private async downloadBlobOnce(descriptor: Descriptor, cacheDir: string, progress: { from: number; to: number }): Promise<void> {
     const partial = partialBlobPath(cacheDir, descriptor.digest);
     await mkdir(dirname(partial), { recursive: true });
-    let { hash, size: have } = await hashExisting(partial);
+    let { hash, size: have } = await hashFilePrefix(partial);
     if (have > descriptor.size) {
       await rm(partial, { force: true });
-      ({ hash, size: have } = await hashExisting(partial));
+      ({ hash, size: have } = await hashFilePrefix(partial));
     }
+    progress.from = have;
+    progress.to = have;
     const url = this.url(`blobs/${descriptor.digest}`);
     if (have < descriptor.size) {
       const stream = await this.openBlobStream(url, have);
@@ -112,9 +110,11 @@ export class RegistryClient {
       }
       if (resumed) log.debug(`resuming ${descriptor.digest} at byte ${have}`);
       let received = have;
+      progress.from = have;
       const counter = new Transform({
         transform(chunk: Buffer, _encoding, callback) {
           received += chunk.length;
+          progress.to = received;
           if (received > descriptor.size) {
             callback(new ToolError({ command: `GET ${url}`, message: `${descriptor.digest} from ${url} is larger than the ${descriptor.size} bytes its manifest says` }));
             return;
@@ -127,7 +127,7 @@ export class RegistryClient {
         await pipeline(stream.body, counter, createWriteStream(partial, { flags: have > 0 ? 'a' : 'w' }));
       } catch (error) {
         if (this.signal?.aborted) throw new InterruptedError();
-        if (error instanceof RequestError || isConnectionError(error)) throw new TransientError(`connection cut after ${received} of ${descriptor.size} bytes (${(error as Error).message})`);
+        if (isTransientError(error)) throw new TransientError(`connection cut after ${received} of ${descriptor.size} bytes (${(error as Error).message})`, { cause: error });
         throw error;
       }
       if (received < descriptor.size) throw new TransientError(`connection ended after ${received} of ${descriptor.size} bytes`);
@@ -152,7 +152,7 @@ export class RegistryClient {
         response = await waitForResponse(stream);
       } catch (error) {
         if (this.signal?.aborted) throw new InterruptedError();
-        if (error instanceof RequestError) throw new TransientError(`could not connect (${error.message})`);
+        if (isTransientError(error)) throw new TransientError(`could not connect (${(error as Error).message})`, { cause: error });
         throw error;
       }
       const status = response.statusCode;
@@ -165,7 +165,7 @@ export class RegistryClient {
       if (status === 206 || status === 416) {
         throw new TransientError(`the registry answered the resume request with ${status} ${response.headers['content-range'] ?? ''}`.trim());
       }
-      if (status >= 500 || status === 429) throw new TransientError(`the registry answered ${status}`);
+      if (isTransientStatus(status)) throw new TransientError(`the registry answered ${status}`);
       if (status === 401 || status === 403) throw this.authError(response);
       throw new ToolError({ command: `GET ${url}`, message: `${this.name} answered ${status} for ${url}` });
     }
@@ -182,12 +182,20 @@ export class RegistryClient {
     }
   }
 
+  // A buffered GET under the retry policy; a transient status that outlasts it is answered as an HTTP error.
   private async get(url: string, headers: Record<string, string>): Promise<Response<Buffer>> {
     throwIfInterrupted(this.signal);
+    let last: Response<Buffer> | undefined;
     try {
-      return await got(url, { headers, throwHttpErrors: false, responseType: 'buffer', retry: { limit: 2 }, timeout: TIMEOUT, signal: this.signal });
+      return await retryTransient(async () => {
+        const response = await got(url, { headers, throwHttpErrors: false, responseType: 'buffer', retry: { limit: 0 }, timeout: TIMEOUT, signal: this.signal });
+        last = response;
+        if (isTransientStatus(response.statusCode)) throw new TransientError(`${new URL(url).host} answered ${response.statusCode}`);
+        return response;
+      }, this.retry, { label: `GET ${url}` });
     } catch (error) {
       if (this.signal?.aborted) throw new InterruptedError();
+      if (error instanceof TransientError && last) throw this.httpError(url, last);
       throw new ToolError({
         command: `GET ${url}`,
         message: `could not reach ${new URL(url).host}: ${(error as Error).message}`,
@@ -296,15 +304,6 @@ export function shortDigest(digest: string): string {
   return digest.slice(7, 19);
 }
 
-async function hashExisting(path: string): Promise<{ hash: ReturnType<typeof createHash>; size: number }> {
-  try {
-    await stat(path);
-  } catch {
-    return { hash: createHash('sha256'), size: 0 };
-  }
-  return hashFile(path);
-}
-
 function contentRangeStart(header: string | undefined): number | undefined {
   const match = /^bytes (\d+)-/.exec(header ?? '');
   return match?.[1] ? Number(match[1]) : undefined;
@@ -312,11 +311,6 @@ function contentRangeStart(header: string | undefined): number | undefined {
 
 function firstHeader(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
-}
-
-function isConnectionError(error: unknown): boolean {
-  const code = (error as { code?: string }).code ?? '';
-  return ['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ERR_STREAM_PREMATURE_CLOSE', 'ECONNABORTED'].includes(code);
 }
 
 function registryErrorText(body: unknown): string {

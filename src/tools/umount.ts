@@ -2,7 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { runTool } from './run.ts';
 
 // Unmounts a mount point (a partition of a card about to be overwritten, or our own loop mount), retrying
-// briefly while the kernel still holds the filesystem busy.
+// briefly while the kernel still holds the filesystem busy: a local EBUSY that clears within a second, so a short
+// loop of its own rather than the network retry policy (acquire/retry-policy.ts).
 export async function unmount(mountpoint: string): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {

@@ -35,7 +35,7 @@ export async function readXzUncompressedSize(path: string): Promise<number | und
 
 // `xz -dc` as a stream (runTool buffers): it ends only after xz exited cleanly, errors with a ToolError, and stops xz when destroyed.
 export function openXzDecompressStream(path: string, signal?: AbortSignal): Readable {
-  const args = ['-dc', '--', path];
+  const args = ['--decompress', '--stdout', '--threads=0', '--', path];
   log.debug(`$ xz ${args.join(' ')}`);
   const child = execa('xz', args, { stdin: 'ignore', buffer: false, reject: false, cancelSignal: signal, env: { LC_ALL: 'C' } });
   const output = new PassThrough({ highWaterMark: 4 * 1024 * 1024 });

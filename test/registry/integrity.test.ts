@@ -1,11 +1,15 @@
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import anyTest, { type TestFn } from 'ava';
+import { downloadToFile } from '../../src/acquire/http-download.ts';
 import { InterruptedError, ToolError } from '../../src/errors.ts';
 import { blobPath, hasBlob } from '../../src/registry/blob-store.ts';
 import { writeImageTarball } from '../../src/registry/image-tarball.ts';
 import { parsePlatform } from '../../src/registry/platform.ts';
 import { pullImage } from '../../src/registry/pull-image.ts';
+import { RegistryClient } from '../../src/registry/registry-client.ts';
+import { startFixture as startHttpFixture, type Route } from '../acquire/helpers/http-fixture.ts';
 import { startFixture, type RegistryFixture } from './helpers/fixture.ts';
 import { startProxy } from './helpers/proxy.ts';
 import { readLayoutBlob } from './helpers/test-image.ts';
@@ -64,6 +68,64 @@ test('a download cut mid-way resumes with a Range request from where it stopped'
   t.deepEqual(await readFile(blobPath(cacheDir, target)), await readLayoutBlob(fixture.image.layoutDir, target));
   t.deepEqual(pulled.layers.map((l) => l.digest), fixture.imageFor('linux/amd64').layerDigests);
 });
+
+test('a registry blob and an HTTP download retry the same failures the same number of times (one retry policy)', async (t) => {
+  const server = await startHttpFixture();
+  t.teardown(() => server.close());
+  const body = randomBytes(64 * 1024);
+  const digest = `sha256:${createHash('sha256').update(body).digest('hex')}`;
+  const blobPath = `/v2/test/app/blobs/${digest}`;
+  server.route('/v2/', (_request, response) => response.writeHead(200).end('{}'));
+  // What the server does to every request for the file, the same for both clients.
+  const faults: Record<string, Route> = {
+    'reset before answering': (request) => request.socket.destroy(),
+    'cut after the headers': (_request, response) => {
+      response.writeHead(200, { 'content-length': String(body.length) });
+      response.flushHeaders();
+      setTimeout(() => response.socket?.destroy(), 20);
+    },
+    'HTTP 503': (_request, response) => response.writeHead(503).end('busy'),
+    'HTTP 429': (_request, response) => response.writeHead(429).end('slow down'),
+    'HTTP 501 (not transient)': (_request, response) => response.writeHead(501).end('no'),
+    'HTTP 404 (not transient)': (_request, response) => response.writeHead(404).end('gone'),
+  };
+  const settings = { retries: 2, retryDelayMs: 10 };
+  const endpoint = { baseUrl: new URL(server.base), repository: 'test/app', credentialHost: new URL(server.base).host };
+  for (const [fault, route] of Object.entries(faults)) {
+    server.route('/file', route);
+    server.route(blobPath, route);
+    const cacheDir = await t.context.fixture.makeCacheDir();
+    const count = (path: string) => server.requests.filter((r) => r.path === path).length;
+    const [fileBefore, blobBefore] = [count('/file'), count(blobPath)];
+    const http = await downloadToFile(`${server.base}/file`, join(cacheDir, 'file.part'), { label: 'file', cacheDir, ...settings }).then(() => undefined, (error: unknown) => error);
+    const registry = await new RegistryClient({ endpoint, ...settings }).downloadBlob({ mediaType: 'application/octet-stream', digest, size: body.length }, cacheDir).then(() => undefined, (error: unknown) => error);
+    const expected = fault.includes('not transient') ? 1 : settings.retries + 1;
+    t.is(count('/file') - fileBefore, expected, `${fault}: HTTP download requests`);
+    t.is(count(blobPath) - blobBefore, expected, `${fault}: registry blob requests`);
+    t.true(http instanceof Error && registry instanceof ToolError, `${fault}: both fail (${String(http)} / ${String(registry)})`);
+  }
+  server.route('/file', serveOnce(body));
+  server.route(blobPath, serveOnce(body));
+  const cacheDir = await t.context.fixture.makeCacheDir();
+  const fetched = await downloadToFile(`${server.base}/file`, join(cacheDir, 'file.part'), { label: 'file', cacheDir, ...settings });
+  t.is(`sha256:${fetched.sha256}`, digest, 'after a cut that made progress the HTTP download resumes and completes');
+  await new RegistryClient({ endpoint, ...settings }).downloadBlob({ mediaType: 'application/octet-stream', digest, size: body.length }, cacheDir);
+  t.true(await hasBlob(cacheDir, digest), 'and so does the registry blob');
+});
+
+// Sends half the body and cuts the first time, then answers Range requests: a failure that made progress.
+function serveOnce(body: Buffer): Route {
+  return (request, response, count) => {
+    if (count === 1 || !request.headers.range) {
+      response.writeHead(200, { 'content-length': String(body.length) });
+      response.write(body.subarray(0, body.length / 2));
+      setTimeout(() => response.socket?.destroy(), 20);
+      return;
+    }
+    const start = Number(/^bytes=(\d+)-$/.exec(request.headers.range)?.[1] ?? 0);
+    response.writeHead(206, { 'content-range': `bytes ${start}-${body.length - 1}/${body.length}`, 'content-length': String(body.length - start) }).end(body.subarray(start));
+  };
+}
 
 test('a partial file left by an interrupted run is resumed by the next run', async (t) => {
   const { fixture } = t.context;
