@@ -2,14 +2,14 @@ import { createHash, type Hash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { InterruptedError, ToolError, UserError } from '../errors.ts';
-import { flushBlockDeviceBuffers } from '../tools/blockdev.ts';
 import type { BlockMap, MappedRange } from './block-map.ts';
 import { detectImageFormat, type ImageFormat } from '../acquire/image-format.ts';
 import { openImageStream, readImageSize } from './image-source.ts';
 import { readPieces, splitRanges, type Chunk } from './read-pieces.ts';
 import { streamChunks, type StreamPosition } from './stream-chunks.ts';
 import { openWriteTarget, type WriteTarget } from './write-target.ts';
-import { ReadBackVerifier, type Segment } from './verify-target.ts';
+import { ReadBackVerifier } from './verify-target.ts';
+import type { NumberedSegment, Segment } from './verify-messages.ts';
 
 // The partition table lives here; it is written last so an interrupted write leaves a card that does not boot.
 export const HEAD_SIZE = 1024 * 1024;
@@ -99,9 +99,8 @@ async function writeToTarget(target: WriteTarget, options: WriteImageOptions, si
   }
 
   const head: { offset: number; data: Buffer }[] = [];
-  const headSegments: { id: number; segment: Segment }[] = [];
-  const pendingReads: { id: number; start: number; end: number }[] = [];
-  const pendingExpects: { id: number; segment: Segment }[] = [];
+  const headSegments: NumberedSegment[] = [];
+  const pendingExpects: NumberedSegment[] = [];
   const inflight: Promise<void>[] = [];
   let window = options.syncWindowBytes ?? DEFAULT_SYNC_WINDOW;
   let windowStarted = performance.now();
@@ -112,13 +111,13 @@ async function writeToTarget(target: WriteTarget, options: WriteImageOptions, si
   let nextId = 0;
   let segment: { id: number; start: number; end: number; range: number; hash: Hash | undefined } | undefined;
   let check: { range: number; hash: Hash; end: number } | undefined;
-  const verifier = options.verify ? new ReadBackVerifier(options.target, () => report()) : undefined;
+  const verifier = options.verify ? new ReadBackVerifier(options.target, options.targetIsBlockDevice, () => report()) : undefined;
   const report = () => options.onProgress?.({ written, verified: verifier?.checked ?? 0, verifying: options.verify, total });
   const closeSegment = () => {
     if (!segment) return;
     const range = ranges?.[segment.range];
     const closed = { start: segment.start, end: segment.end, sha256: segment.hash ? segment.hash.digest('hex') : (range?.checksum ?? '') };
-    (closed.start < HEAD_SIZE ? headSegments : pendingExpects).push({ id: segment.id, segment: closed });
+    (closed.start < HEAD_SIZE ? headSegments : pendingExpects).push({ id: segment.id, ...closed });
     segmentBytes += closed.end - closed.start;
     segment = undefined;
   };
@@ -141,9 +140,7 @@ async function writeToTarget(target: WriteTarget, options: WriteImageOptions, si
     unsynced = 0;
     await options.afterSync?.(writtenUpTo);
     if (verifier) {
-      if (options.targetIsBlockDevice && !(await verifier.direct)) await flushBlockDeviceBuffers(options.target);
-      for (const span of pendingReads.splice(0)) verifier.read(span.id, span.start, span.end);
-      for (const expected of pendingExpects.splice(0)) verifier.expect(expected.id, expected.segment);
+      await verifier.release(pendingExpects.splice(0));
       if (verifier.mismatch) throw await describeMismatch(options, verifier.mismatch);
     }
     report();
@@ -179,9 +176,7 @@ async function writeToTarget(target: WriteTarget, options: WriteImageOptions, si
           head.push({ offset: chunk.offset, data: Buffer.from(chunk.data) });
           continue;
         }
-        const last = pendingReads.at(-1);
-        if (last && last.id === segment.id && last.end === chunk.offset) last.end = end;
-        else pendingReads.push({ id: segment.id, start: chunk.offset, end });
+        verifier?.hold(segment.id, chunk.offset, end);
         if (inflight.length >= MAX_INFLIGHT_WRITES) await inflight.shift();
         inflight.push(target.write(chunk.data, chunk.offset));
         written += chunk.data.length;
@@ -208,11 +203,8 @@ async function writeToTarget(target: WriteTarget, options: WriteImageOptions, si
     await target.sync();
     written += head.reduce((sum, part) => sum + part.data.length, 0);
     if (verifier) {
-      if (options.targetIsBlockDevice && !(await verifier.direct)) await flushBlockDeviceBuffers(options.target);
-      for (const { id, segment: expected } of headSegments) {
-        verifier.read(id, expected.start, expected.end);
-        verifier.expect(id, expected);
-      }
+      for (const { id, start, end } of headSegments) verifier.hold(id, start, end);
+      await verifier.release(headSegments);
       const headMismatch = await verifier.finish();
       if (headMismatch) throw await describeMismatch(options, headMismatch);
     }
