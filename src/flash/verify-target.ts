@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { InternalError, ToolError } from '../errors.ts';
 import { flushBlockDeviceBuffers } from '../tools/blockdev.ts';
 import type { NumberedSegment, Segment, VerifyReply, VerifyRequest, VerifyWorkerData } from './verify-messages.ts';
 
@@ -33,11 +34,14 @@ export class ReadBackVerifier {
         this.waiting.delete(reply.sequence);
       }
     });
-    this.worker.on('error', (error) => {
-      this.failure = error;
+    // A worker that failed (or stopped) answers nothing more: whoever waits is woken to throw its failure.
+    const fail = (error: Error) => {
+      this.failure ??= describeWorkerFailure(target, error);
       ready(false);
       for (const resolve of this.waiting.values()) resolve();
-    });
+    };
+    this.worker.on('error', fail);
+    this.worker.on('exit', (code) => fail(new InternalError(`the read-back of ${target} stopped (worker exit ${code})`)));
   }
 
   // Remembers bytes [start, end) of segment `id` as written but not yet synced; a segment's spans must come in order.
@@ -49,6 +53,7 @@ export class ReadBackVerifier {
 
   // Once everything held is on the target: queues it for reading back, past the cache, then the comparisons of `closed`.
   async release(closed: readonly NumberedSegment[]): Promise<void> {
+    if (this.failure) throw this.failure;
     if (this.targetIsBlockDevice && !(await this.direct)) await flushBlockDeviceBuffers(this.target);
     for (const span of this.held.splice(0)) this.send({ type: 'read', ...span });
     for (const segment of closed) this.send({ type: 'expect', ...segment });
@@ -56,6 +61,7 @@ export class ReadBackVerifier {
 
   // Resolves once everything queued so far was read back and compared.
   async finish(): Promise<Segment | undefined> {
+    if (this.failure) throw this.failure;
     const sequence = ++this.sequence;
     await new Promise<void>((resolve) => {
       this.waiting.set(sequence, resolve);
@@ -81,4 +87,15 @@ function startVerifyWorker(workerData: VerifyWorkerData): Worker {
   const loader = JSON.stringify(import.meta.resolve('tsx/esm/api'));
   const entry = JSON.stringify(new URL('./verify-worker.ts', import.meta.url).href);
   return new Worker(`import(${loader}).then(({ register }) => { register(); return import(${entry}); });`, { eval: true, workerData });
+}
+
+// Errors cross from the worker as plain copies: a failed open or read of the target is the card's (or the file's) fault,
+// anything else a bug in pikube.
+function describeWorkerFailure(target: string, error: unknown): Error {
+  const { message, syscall, code } = error as { message?: string; syscall?: string; code?: string };
+  if (syscall !== undefined) {
+    return new ToolError({ command: `read-back of ${target}`, message: `reading ${target} back failed: ${message ?? code}; the card is incomplete`,
+      hint: 'the card may be failing or was removed: try flashing again, then another card' }, { cause: error });
+  }
+  return error instanceof Error ? error : new InternalError(`the read-back of ${target} failed: ${message ?? String(error)}`, { cause: error });
 }
