@@ -5,7 +5,7 @@ import type { Chunk } from './read-pieces.ts';
 import type { NumberedSegment } from './verify-messages.ts';
 
 // How a range is hashed while it is written.
-export interface RangeHashing {
+interface RangeHashing {
   // Its bytes are hashed here and compared with the block map's checksum once the range has passed.
   checkAgainstMap: boolean;
   // Its read-back is compared with a sha256 taken here; otherwise with the block map's own sha256.
@@ -14,7 +14,7 @@ export interface RangeHashing {
 
 // A range whose sha256 the block map already holds is checked on read-back against the map itself; only ranges
 // split at the first megabyte (or with another checksum type) are hashed here and compared with the map.
-export function chooseHashing(range: MappedRange | undefined, map: BlockMap | undefined, headSize: number): RangeHashing {
+function chooseHashing(range: MappedRange | undefined, map: BlockMap | undefined, headSize: number): RangeHashing {
   const trusted = range?.checksum !== undefined && map?.checksumType === 'sha256';
   const split = range !== undefined && range.start < headSize && range.end > headSize;
   return { checkAgainstMap: Boolean(range?.checksum) && (!trusted || split), hashForReadBack: !trusted || split };
