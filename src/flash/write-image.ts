@@ -71,6 +71,7 @@ interface WriteRun {
   tracker: SegmentTracker;
   writer: WindowedWriter;
   readBack: ReadBackVerifier | undefined;
+  report: () => void;
 }
 
 // The chunks of the image in the order they are written, and where the stream has got to.
@@ -80,6 +81,7 @@ interface ChunkSource {
   close(): Promise<void>;
 }
 
+// Measure and clear, write the body in synced windows read back as they go, then the first megabyte; report throughout.
 async function writeToTarget(target: WriteTarget, options: WriteImageOptions, signal: AbortSignal): Promise<WriteResult> {
   const { format, imageSize } = await measureImage(options);
   await clearHead(target, options, imageSize);
@@ -88,16 +90,9 @@ async function writeToTarget(target: WriteTarget, options: WriteImageOptions, si
   const source = await openChunks(options.imagePath, format, ranges, target.buffers, signal);
   const tracker = new SegmentTracker(ranges, options.map, options.imagePath, HEAD_SIZE);
   const readBack = options.verify ? new ReadBackVerifier(options.target, options.targetIsBlockDevice, () => report()) : undefined;
-  const writer = new WindowedWriter(target, options.syncWindowBytes, async (writtenUpTo) => {
-    await options.afterSync?.(writtenUpTo);
-    if (readBack) {
-      await readBack.release(tracker.takeBody());
-      if (readBack.mismatch) throw await describeMismatch(options, readBack.mismatch);
-    }
-    report();
-  });
+  const writer = new WindowedWriter(target, options.syncWindowBytes, (writtenUpTo) => readBackWindow(run, writtenUpTo));
   const report = () => options.onProgress?.({ written: writer.written, verified: readBack?.checked ?? 0, verifying: options.verify, total });
-  const run: WriteRun = { options, signal, tracker, writer, readBack };
+  const run: WriteRun = { options, signal, tracker, writer, readBack, report };
   try {
     report();
     const head = await writeBody(run, source);
@@ -179,6 +174,18 @@ async function writeBody(run: WriteRun, source: ChunkSource): Promise<ImagePart[
     await source.close();
   }
   return head;
+}
+
+// Runs after each window is synced: the test hook, then that window's read-back is queued, and a mismatch found
+// in an earlier window stops the write there.
+async function readBackWindow(run: WriteRun, writtenUpTo: number): Promise<void> {
+  const { options, tracker, readBack } = run;
+  await options.afterSync?.(writtenUpTo);
+  if (readBack) {
+    await readBack.release(tracker.takeBody());
+    if (readBack.mismatch) throw await describeMismatch(options, readBack.mismatch);
+  }
+  run.report();
 }
 
 // Syncs and reads back the last window, then writes the first megabyte and reads it back: only a card whose every
