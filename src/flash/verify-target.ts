@@ -80,13 +80,14 @@ export class ReadBackVerifier {
   }
 }
 
-// Built (dist/, an installed package) the worker is the .js file beside this one. Run from src under tsx, Node 20 does not
-// carry tsx into worker threads (tsx registers itself on the main thread only), so the .ts worker is loaded through its register().
+// Built (dist/, an installed package) the worker is the .js file beside this one. Run from src under tsx, the .ts worker
+// is loaded through tsx's tsImport: workers inherit `--import=tsx`, but before Node 22.22.3 tsx registers itself only on the
+// main thread, and tsImport's own namespace does not clash with a tsx that did register in the worker.
 function startVerifyWorker(workerData: VerifyWorkerData): Worker {
   if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./verify-worker.js', import.meta.url), { workerData });
   const loader = JSON.stringify(import.meta.resolve('tsx/esm/api'));
   const entry = JSON.stringify(new URL('./verify-worker.ts', import.meta.url).href);
-  return new Worker(`import(${loader}).then(({ register }) => { register(); return import(${entry}); });`, { eval: true, workerData });
+  return new Worker(`import(${loader}).then(({ tsImport }) => tsImport(${entry}, ${entry}));`, { eval: true, workerData });
 }
 
 // Errors cross from the worker as plain copies: a failed open or read of the target is the card's (or the file's) fault,
