@@ -12,7 +12,7 @@ import { checkTargetHoldsNot } from './check-target-holds.ts';
 import { completeBlockMap } from './complete-block-map.ts';
 import { checkTarget, checkWriteAccess, describeTarget, formatDriveBytes, type FlashTarget } from './flash-target.ts';
 import { readImageSize } from '../acquire/open-image-stream.ts';
-import { checkRawImageComplete } from './image-source.ts';
+import { checkRawImageComplete } from './check-raw-image.ts';
 import { findCardCandidates, listDrives, type ListDriveFunction } from './list-drives.ts';
 import { createProgressReporter } from './progress-reporter.ts';
 import { writeImage, type WriteImageOptions, type WriteResult } from './write-image.ts';

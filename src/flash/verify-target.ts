@@ -1,156 +1,71 @@
 import { Worker } from 'node:worker_threads';
+import { InternalError, ToolError } from '../errors.ts';
+import { flushBlockDeviceBuffers } from '../tools/blockdev.ts';
+import type { NumberedSegment, Segment, VerifyReply, VerifyRequest, VerifyWorkerData } from './verify-messages.ts';
 
-export interface Segment {
-  start: number;
-  end: number;
-  sha256: string;
-}
-
-// Plain JavaScript, so the worker runs without the TypeScript loader. It reads with O_DIRECT where the target allows it
-// (Node cannot ask for an aligned buffer, so it probes for the aligned offset inside a larger one), else buffered.
-// Messages are handled in order: `read` hashes a span of a segment, `expect` compares the segment's hash, `finish` answers.
-const WORKER_SOURCE = `
-const { workerData, parentPort } = require('node:worker_threads');
-const fs = require('node:fs');
-const { promisify } = require('node:util');
-const { createHash } = require('node:crypto');
-const read = promisify(fs.read);
-const SIZE = 4 * 1024 * 1024;
-const ALIGN = 4096;
-let fd;
-let buffers;
-try {
-  fd = fs.openSync(workerData.path, fs.constants.O_RDONLY | fs.constants.O_DIRECT);
-  const big = Buffer.allocUnsafeSlow(2 * SIZE + ALIGN);
-  for (let offset = 0; offset < ALIGN && !buffers; offset += 8) {
-    try {
-      fs.readSync(fd, big, offset, ALIGN, 0);
-      buffers = [big.subarray(offset, offset + SIZE), big.subarray(offset + SIZE, offset + 2 * SIZE)];
-    } catch {}
-  }
-  if (!buffers) throw new Error('no aligned buffer');
-} catch {
-  if (fd !== undefined) fs.closeSync(fd);
-  fd = fs.openSync(workerData.path, 'r');
-  buffers = undefined;
-}
-const direct = buffers !== undefined;
-buffers ??= [Buffer.allocUnsafe(SIZE), Buffer.allocUnsafe(SIZE)];
-const hashes = new Map();
-const queue = [];
-let running = false;
-
-// Reads the span with the next read in flight while the current buffer is hashed.
-async function readSpan(message) {
-  let hash = hashes.get(message.id);
-  if (!hash) hashes.set(message.id, hash = createHash('sha256'));
-  const start = (offset, turn) => {
-    const wanted = Math.min(SIZE, message.end - offset);
-    const length = direct ? Math.ceil(wanted / ALIGN) * ALIGN : wanted;
-    return read(fd, buffers[turn], 0, length, offset).then(({ bytesRead }) => Math.min(bytesRead, wanted));
-  };
-  let turn = 0;
-  let offset = message.start;
-  let pending = offset < message.end ? start(offset, turn) : undefined;
-  while (pending) {
-    const got = await pending;
-    if (got <= 0) break;
-    const buffer = buffers[turn];
-    offset += got;
-    turn = 1 - turn;
-    pending = offset < message.end ? start(offset, turn) : undefined;
-    hash.update(buffer.subarray(0, got));
-    parentPort.postMessage({ type: 'progress', bytes: got });
-  }
-}
-
-async function handle(message) {
-  if (message.type === 'read') {
-    await readSpan(message);
-  } else if (message.type === 'expect') {
-    const hash = hashes.get(message.id) ?? createHash('sha256');
-    hashes.delete(message.id);
-    if (hash.digest('hex') !== message.sha256) parentPort.postMessage({ type: 'mismatch', start: message.start, end: message.end, sha256: message.sha256 });
-  } else if (message.type === 'finish') {
-    parentPort.postMessage({ type: 'finished', sequence: message.sequence });
-  }
-}
-
-parentPort.on('message', (message) => {
-  queue.push(message);
-  if (running) return;
-  running = true;
-  // An error is rethrown outside the promise so the worker fails and the main thread's 'error' handler reports it.
-  (async () => {
-    while (queue.length > 0) await handle(queue.shift());
-    running = false;
-  })().catch((error) => setImmediate(() => { throw error; }));
-});
-parentPort.postMessage({ type: 'ready', direct });
-`;
-
-interface WorkerMessage {
-  type: 'ready' | 'progress' | 'mismatch' | 'finished';
-  direct?: boolean;
-  bytes?: number;
-  start?: number;
-  end?: number;
-  sha256?: string;
-  sequence?: number;
-}
-
-// Reads synced data back from the target in a worker thread while the next data is written, comparing sha256 per segment.
+// Reads synced data back from the target in a worker thread (verify-worker.ts) while the next data is written, comparing
+// sha256 per segment. Spans are held until their window is synced, then released to the worker with the segments that closed.
 export class ReadBackVerifier {
   private readonly worker: Worker;
   private readonly waiting = new Map<number, () => void>();
+  private readonly held: { id: number; start: number; end: number }[] = [];
   private sequence = 0;
   private failure: Error | undefined;
   // Whether reads bypass the page cache (O_DIRECT); without it a block device's cache must be dropped before each read-back.
-  readonly direct: Promise<boolean>;
+  private readonly direct: Promise<boolean>;
   // The first segment that read back different, once one did.
   mismatch: Segment | undefined;
   checked = 0;
 
-  constructor(target: string, onChecked: (bytes: number) => void) {
-    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path: target } });
+  constructor(private readonly target: string, private readonly targetIsBlockDevice: boolean, onChecked: (bytes: number) => void) {
+    this.worker = startVerifyWorker({ path: target });
     let ready: (direct: boolean) => void = () => {};
     this.direct = new Promise((resolve) => { ready = resolve; });
-    this.worker.on('message', (message: WorkerMessage) => {
-      if (message.type === 'ready') {
-        ready(message.direct === true);
-      } else if (message.type === 'progress') {
-        this.checked += message.bytes ?? 0;
+    this.worker.on('message', (reply: VerifyReply) => {
+      if (reply.type === 'ready') {
+        ready(reply.direct);
+      } else if (reply.type === 'progress') {
+        this.checked += reply.bytes;
         onChecked(this.checked);
-      } else if (message.type === 'mismatch') {
-        this.mismatch ??= { start: message.start ?? 0, end: message.end ?? 0, sha256: message.sha256 ?? '' };
-      } else if (message.sequence !== undefined) {
-        this.waiting.get(message.sequence)?.();
-        this.waiting.delete(message.sequence);
+      } else if (reply.type === 'mismatch') {
+        this.mismatch ??= reply.segment;
+      } else {
+        this.waiting.get(reply.sequence)?.();
+        this.waiting.delete(reply.sequence);
       }
     });
-    this.worker.on('error', (error) => {
-      this.failure = error;
+    // A worker that failed (or stopped) answers nothing more: whoever waits is woken to throw its failure.
+    const fail = (error: Error) => {
+      this.failure ??= describeWorkerFailure(target, error);
       ready(false);
       for (const resolve of this.waiting.values()) resolve();
-    });
+    };
+    this.worker.on('error', fail);
+    this.worker.on('exit', (code) => fail(new InternalError(`the read-back of ${target} stopped (worker exit ${code})`)));
   }
 
-  // Queues bytes [start, end) of segment `id` for reading back; a segment's spans must be queued in order.
-  read(id: number, start: number, end: number): void {
-    this.worker.postMessage({ type: 'read', id, start, end });
+  // Remembers bytes [start, end) of segment `id` as written but not yet synced; a segment's spans must come in order.
+  hold(id: number, start: number, end: number): void {
+    const last = this.held.at(-1);
+    if (last && last.id === id && last.end === start) last.end = end;
+    else this.held.push({ id, start, end });
   }
 
-  // Queues the comparison of segment `id` with its expected sha256, after its last span.
-  expect(id: number, segment: Segment): void {
-    this.worker.postMessage({ type: 'expect', id, ...segment });
+  // Once everything held is on the target: queues it for reading back, past the cache, then the comparisons of `closed`.
+  async release(closed: readonly NumberedSegment[]): Promise<void> {
+    if (this.failure) throw this.failure;
+    if (this.targetIsBlockDevice && !(await this.direct)) await flushBlockDeviceBuffers(this.target);
+    for (const span of this.held.splice(0)) this.send({ type: 'read', ...span });
+    for (const segment of closed) this.send({ type: 'expect', ...segment });
   }
 
   // Resolves once everything queued so far was read back and compared.
   async finish(): Promise<Segment | undefined> {
+    if (this.failure) throw this.failure;
     const sequence = ++this.sequence;
     await new Promise<void>((resolve) => {
       this.waiting.set(sequence, resolve);
-      this.worker.postMessage({ type: 'finish', sequence });
+      this.send({ type: 'finish', sequence });
     });
     if (this.failure) throw this.failure;
     return this.mismatch;
@@ -159,4 +74,29 @@ export class ReadBackVerifier {
   async close(): Promise<void> {
     await this.worker.terminate();
   }
+
+  private send(request: VerifyRequest): void {
+    this.worker.postMessage(request);
+  }
+}
+
+// Built (dist/, an installed package) the worker is the .js file beside this one. Run from src under tsx, the .ts worker
+// is loaded through tsx's tsImport: workers inherit `--import=tsx`, but before Node 22.22.3 tsx registers itself only on the
+// main thread, and tsImport's own namespace does not clash with a tsx that did register in the worker.
+function startVerifyWorker(workerData: VerifyWorkerData): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./verify-worker.js', import.meta.url), { workerData });
+  const loader = JSON.stringify(import.meta.resolve('tsx/esm/api'));
+  const entry = JSON.stringify(new URL('./verify-worker.ts', import.meta.url).href);
+  return new Worker(`import(${loader}).then(({ tsImport }) => tsImport(${entry}, ${entry}));`, { eval: true, workerData });
+}
+
+// Errors cross from the worker as plain copies: a failed open or read of the target is the card's (or the file's) fault,
+// anything else a bug in pikube.
+function describeWorkerFailure(target: string, error: unknown): Error {
+  const { message, syscall, code } = error as { message?: string; syscall?: string; code?: string };
+  if (syscall !== undefined) {
+    return new ToolError({ command: `read-back of ${target}`, message: `reading ${target} back failed: ${message ?? code}; the card is incomplete`,
+      hint: 'the card may be failing or was removed: try flashing again, then another card' }, { cause: error });
+  }
+  return error instanceof Error ? error : new InternalError(`the read-back of ${target} failed: ${message ?? String(error)}`, { cause: error });
 }

@@ -1,26 +1,21 @@
-import { createHash, type Hash } from 'node:crypto';
-import { open, type FileHandle } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
+import { open } from 'node:fs/promises';
 import { InterruptedError, ToolError, UserError } from '../errors.ts';
-import { flushBlockDeviceBuffers } from '../tools/blockdev.ts';
 import type { BlockMap, MappedRange } from './block-map.ts';
 import { hashFileRange } from '../acquire/hash-file.ts';
 import { detectImageFormat, type ImageFormat } from '../acquire/image-format.ts';
-import { openImageStream, readImageSize } from './image-source.ts';
+import { openImageStream, readImageSize } from '../acquire/open-image-stream.ts';
 import { readPieces, splitRanges, type Chunk } from './read-pieces.ts';
 import { streamChunks, type StreamPosition } from './stream-chunks.ts';
+import { SegmentTracker } from './track-segments.ts';
 import { openWriteTarget, type WriteTarget } from './write-target.ts';
-import { ReadBackVerifier, type Segment } from './verify-target.ts';
+import { MAX_INFLIGHT_WRITES, WindowedWriter, type ImagePart } from './write-windows.ts';
+import { ReadBackVerifier } from './verify-target.ts';
+import type { Segment } from './verify-messages.ts';
 
 // The partition table lives here; it is written last so an interrupted write leaves a card that does not boot.
 export const HEAD_SIZE = 1024 * 1024;
 const CHUNK_SIZE = 4 * 1024 * 1024;
 const SEGMENT_SIZE = 64 * 1024 * 1024;
-const DEFAULT_SYNC_WINDOW = 32 * 1024 * 1024;
-const MIN_SYNC_WINDOW = 8 * 1024 * 1024;
-const MAX_SYNC_WINDOW = 256 * 1024 * 1024;
-// Writes queued at once; the target's buffer pool (this + 3) is sized so a buffer is never refilled while being written.
-const MAX_INFLIGHT_WRITES = 4;
 
 export interface WriteProgress {
   // Bytes written and synced to the target.
@@ -69,7 +64,52 @@ export async function writeImage(options: WriteImageOptions): Promise<WriteResul
   }
 }
 
+// What the parts of one write share.
+interface WriteRun {
+  options: WriteImageOptions;
+  signal: AbortSignal;
+  tracker: SegmentTracker;
+  writer: WindowedWriter;
+  readBack: ReadBackVerifier | undefined;
+  report: () => void;
+}
+
+// The chunks of the image in the order they are written, and where the stream has got to.
+interface ChunkSource {
+  chunks: AsyncGenerator<Chunk>;
+  position: StreamPosition;
+  close(): Promise<void>;
+}
+
+// Measure and clear, write the body in synced windows read back as they go, then the first megabyte; report throughout.
 async function writeToTarget(target: WriteTarget, options: WriteImageOptions, signal: AbortSignal): Promise<WriteResult> {
+  const { format, imageSize } = await measureImage(options);
+  await clearHead(target, options, imageSize);
+  const ranges = chooseRanges(options.map, format, imageSize);
+  const total = options.map ? options.map.ranges.reduce((sum, r) => sum + r.end - r.start, 0) : imageSize;
+  const source = await openChunks(options.imagePath, format, ranges, target.buffers, signal);
+  const tracker = new SegmentTracker(ranges, options.map, options.imagePath, HEAD_SIZE);
+  const readBack = options.verify ? new ReadBackVerifier(options.target, options.targetIsBlockDevice, () => report()) : undefined;
+  const writer = new WindowedWriter(target, options.syncWindowBytes, (writtenUpTo) => readBackWindow(run, writtenUpTo));
+  const report = () => options.onProgress?.({ written: writer.written, verified: readBack?.checked ?? 0, verifying: options.verify, total });
+  const run: WriteRun = { options, signal, tracker, writer, readBack, report };
+  try {
+    report();
+    const head = await writeBody(run, source);
+    if (options.map && tracker.bytes !== total) {
+      throw new UserError(`${options.imagePath} ended before the end of its block map`, 'the image is truncated: download or build it again');
+    }
+    await finishWrite(run, head);
+    report();
+  } finally {
+    await readBack?.close();
+  }
+  return { format, imageSize: imageSize ?? source.position.bytesRead, bytesWritten: writer.written, verified: options.verify, directIo: target.direct };
+}
+
+// The image's size (its block map's when it has one, unknown for some compressed images) and format, refused when
+// the map describes another size or the image does not fit on the target.
+async function measureImage(options: WriteImageOptions): Promise<{ format: ImageFormat; imageSize: number | undefined }> {
   const { map } = options;
   const format = await detectImageFormat(options.imagePath);
   const sourceSize = await readImageSize(options.imagePath);
@@ -81,147 +121,89 @@ async function writeToTarget(target: WriteTarget, options: WriteImageOptions, si
   if (imageSize !== undefined && options.targetSize !== undefined && imageSize > options.targetSize) {
     throw new UserError(`the image (${imageSize} bytes) does not fit on ${options.target} (${options.targetSize} bytes)`, 'use a larger card');
   }
+  return { format, imageSize };
+}
+
+// Zeroes the first megabyte before anything else, so until the end the card has no partition table and does not boot.
+async function clearHead(target: WriteTarget, options: WriteImageOptions, imageSize: number | undefined): Promise<void> {
   if (!options.targetIsBlockDevice && imageSize !== undefined) await target.truncate(imageSize);
   await target.write(Buffer.alloc(Math.min(HEAD_SIZE, options.targetSize ?? HEAD_SIZE, imageSize ?? HEAD_SIZE)), 0);
   await target.sync();
+}
 
-  const ranges: MappedRange[] | undefined = map?.ranges ?? (format === 'raw' && imageSize !== undefined ? fixedSegments(imageSize) : undefined);
-  const total = map ? map.ranges.reduce((sum, r) => sum + r.end - r.start, 0) : imageSize;
+// The block map's ranges; for a raw image without one, fixed segments; for a compressed one, none (every byte, in
+// segments cut by streamChunks).
+function chooseRanges(map: BlockMap | undefined, format: ImageFormat, imageSize: number | undefined): MappedRange[] | undefined {
+  return map?.ranges ?? (format === 'raw' && imageSize !== undefined ? fixedSegments(imageSize) : undefined);
+}
+
+// A raw image is read piece by piece, skipping unmapped ranges; others are decompressed as a stream.
+async function openChunks(imagePath: string, format: ImageFormat, ranges: MappedRange[] | undefined, pool: Buffer[], signal: AbortSignal): Promise<ChunkSource> {
   const position: StreamPosition = { bytesRead: 0 };
-  let chunks: AsyncGenerator<Chunk>;
-  let reader: FileHandle | undefined;
-  let stream: Readable | undefined;
   if (format === 'raw' && ranges) {
-    reader = await open(options.imagePath, 'r');
-    chunks = readPieces(reader, splitRanges(ranges, CHUNK_SIZE, HEAD_SIZE), target.buffers);
-  } else {
-    stream = (await openImageStream(options.imagePath, signal)).stream;
-    chunks = streamChunks(stream, ranges, { segmentSize: SEGMENT_SIZE, boundary: HEAD_SIZE, pool: target.buffers }, position);
+    const reader = await open(imagePath, 'r');
+    return { chunks: readPieces(reader, splitRanges(ranges, CHUNK_SIZE, HEAD_SIZE), pool), position, close: () => reader.close() };
   }
+  const { stream } = await openImageStream(imagePath, signal);
+  return { chunks: streamChunks(stream, ranges, { segmentSize: SEGMENT_SIZE, boundary: HEAD_SIZE, pool }, position), position, close: async () => { stream.destroy(); } };
+}
 
-  const head: { offset: number; data: Buffer }[] = [];
-  const headSegments: { id: number; segment: Segment }[] = [];
-  const pendingReads: { id: number; start: number; end: number }[] = [];
-  const pendingExpects: { id: number; segment: Segment }[] = [];
-  const inflight: Promise<void>[] = [];
-  let window = options.syncWindowBytes ?? DEFAULT_SYNC_WINDOW;
-  let windowStarted = performance.now();
-  let written = 0;
-  let unsynced = 0;
-  let writtenUpTo = 0;
-  let segmentBytes = 0;
-  let nextId = 0;
-  let segment: { id: number; start: number; end: number; range: number; hash: Hash | undefined } | undefined;
-  let check: { range: number; hash: Hash; end: number } | undefined;
-  const verifier = options.verify ? new ReadBackVerifier(options.target, () => report()) : undefined;
-  const report = () => options.onProgress?.({ written, verified: verifier?.checked ?? 0, verifying: options.verify, total });
-  const closeSegment = () => {
-    if (!segment) return;
-    const range = ranges?.[segment.range];
-    const closed = { start: segment.start, end: segment.end, sha256: segment.hash ? segment.hash.digest('hex') : (range?.checksum ?? '') };
-    (closed.start < HEAD_SIZE ? headSegments : pendingExpects).push({ id: segment.id, segment: closed });
-    segmentBytes += closed.end - closed.start;
-    segment = undefined;
-  };
-  const closeCheck = () => {
-    if (!check) return;
-    const range = ranges?.[check.range];
-    const actual = check.hash.digest('hex');
-    if (range?.checksum && (check.end !== range.end || actual !== range.checksum)) {
-      throw new UserError(`${options.imagePath} does not match its block map at bytes ${range.start}-${range.end}`,
-        'the image changed after its .bmap was made, or it is damaged: rebuild the block map or download the image again; --no-bmap writes it without the map');
-    }
-    check = undefined;
-  };
-  // Everything written so far reaches the card; then it is queued for reading back, past the cache.
-  const sync = async () => {
-    await Promise.all(inflight.splice(0));
-    await target.sync();
-    if (!options.syncWindowBytes && unsynced > 0) window = adaptWindow(unsynced, performance.now() - windowStarted);
-    windowStarted = performance.now();
-    unsynced = 0;
-    await options.afterSync?.(writtenUpTo);
-    if (verifier) {
-      if (options.targetIsBlockDevice && !(await verifier.direct)) await flushBlockDeviceBuffers(options.target);
-      for (const span of pendingReads.splice(0)) verifier.read(span.id, span.start, span.end);
-      for (const expected of pendingExpects.splice(0)) verifier.expect(expected.id, expected.segment);
-      if (verifier.mismatch) throw await describeMismatch(options, verifier.mismatch);
-    }
-    report();
-  };
-
+// Writes everything past the first megabyte in windows, each read back after it is synced; returns the first
+// megabyte's chunks (copied, as their buffers are reused) to write last.
+async function writeBody(run: WriteRun, source: ChunkSource): Promise<ImagePart[]> {
+  const { options, signal, tracker, writer, readBack } = run;
+  const head: ImagePart[] = [];
   try {
-    report();
-    try {
-      for await (const chunk of chunks) {
-        if (signal.aborted) throw new InterruptedError();
-        const end = chunk.offset + chunk.data.length;
-        if (options.targetSize !== undefined && end > options.targetSize) {
-          throw new UserError(`the image is larger than ${options.target} (${options.targetSize} bytes); the card is incomplete`, 'use a larger card');
-        }
-        const range = ranges?.[chunk.range];
-        const inHead = chunk.offset < HEAD_SIZE;
-        if (segment && (segment.range !== chunk.range || segment.end !== chunk.offset || (segment.start < HEAD_SIZE) !== inHead)) closeSegment();
-        if (check && check.range !== chunk.range) closeCheck();
-        // A range whose sha256 the block map already holds is checked on read-back against the map itself; only ranges
-        // split at the first megabyte (or with another checksum type) are hashed here and compared with the map.
-        const trusted = range?.checksum !== undefined && map?.checksumType === 'sha256';
-        const split = range !== undefined && range.start < HEAD_SIZE && range.end > HEAD_SIZE;
-        if (range?.checksum && (!trusted || split)) {
-          check ??= { range: chunk.range, hash: createHash(map?.checksumType ?? 'sha256'), end: chunk.offset };
-          check.hash.update(chunk.data);
-          check.end = end;
-        }
-        segment ??= { id: nextId++, start: chunk.offset, end: chunk.offset, range: chunk.range, hash: trusted && !split ? undefined : createHash('sha256') };
-        segment.hash?.update(chunk.data);
-        segment.end = end;
-
-        if (inHead) {
-          head.push({ offset: chunk.offset, data: Buffer.from(chunk.data) });
-          continue;
-        }
-        const last = pendingReads.at(-1);
-        if (last && last.id === segment.id && last.end === chunk.offset) last.end = end;
-        else pendingReads.push({ id: segment.id, start: chunk.offset, end });
-        if (inflight.length >= MAX_INFLIGHT_WRITES) await inflight.shift();
-        inflight.push(target.write(chunk.data, chunk.offset));
-        written += chunk.data.length;
-        unsynced += chunk.data.length;
-        writtenUpTo = end;
-        if (unsynced >= window) await sync();
+    for await (const chunk of source.chunks) {
+      if (signal.aborted) throw new InterruptedError();
+      const end = chunk.offset + chunk.data.length;
+      if (options.targetSize !== undefined && end > options.targetSize) {
+        throw new UserError(`the image is larger than ${options.target} (${options.targetSize} bytes); the card is incomplete`, 'use a larger card');
       }
-      closeSegment();
-      closeCheck();
-    } finally {
-      await Promise.allSettled(inflight);
-      await reader?.close();
-      stream?.destroy();
-    }
-    if (map && segmentBytes !== total) {
-      throw new UserError(`${options.imagePath} ended before the end of its block map`, 'the image is truncated: download or build it again');
-    }
-    await sync();
-    const bodyMismatch = await verifier?.finish();
-    if (bodyMismatch) throw await describeMismatch(options, bodyMismatch);
-    if (signal.aborted) throw new InterruptedError();
-
-    for (const part of head) await target.write(part.data, part.offset);
-    await target.sync();
-    written += head.reduce((sum, part) => sum + part.data.length, 0);
-    if (verifier) {
-      if (options.targetIsBlockDevice && !(await verifier.direct)) await flushBlockDeviceBuffers(options.target);
-      for (const { id, segment: expected } of headSegments) {
-        verifier.read(id, expected.start, expected.end);
-        verifier.expect(id, expected);
+      const id = tracker.add(chunk);
+      if (chunk.offset < HEAD_SIZE) {
+        head.push({ offset: chunk.offset, data: Buffer.from(chunk.data) });
+        continue;
       }
-      const headMismatch = await verifier.finish();
-      if (headMismatch) throw await describeMismatch(options, headMismatch);
+      readBack?.hold(id, chunk.offset, end);
+      await writer.write(chunk);
     }
-    report();
+    tracker.end();
   } finally {
-    await verifier?.close();
+    await writer.settle();
+    await source.close();
   }
-  return { format, imageSize: imageSize ?? position.bytesRead, bytesWritten: written, verified: options.verify, directIo: target.direct };
+  return head;
+}
+
+// Runs after each window is synced: the test hook, then that window's read-back is queued, and a mismatch found
+// in an earlier window stops the write there.
+async function readBackWindow(run: WriteRun, writtenUpTo: number): Promise<void> {
+  const { options, tracker, readBack } = run;
+  await options.afterSync?.(writtenUpTo);
+  if (readBack) {
+    await readBack.release(tracker.takeBody());
+    if (readBack.mismatch) throw await describeMismatch(options, readBack.mismatch);
+  }
+  run.report();
+}
+
+// Syncs and reads back the last window, then writes the first megabyte and reads it back: only a card whose every
+// byte matched gets its partition table.
+async function finishWrite(run: WriteRun, head: readonly ImagePart[]): Promise<void> {
+  const { options, signal, tracker, writer, readBack } = run;
+  await writer.sync();
+  const bodyMismatch = await readBack?.finish();
+  if (bodyMismatch) throw await describeMismatch(options, bodyMismatch);
+  if (signal.aborted) throw new InterruptedError();
+
+  await writer.writeAndSync(head);
+  if (readBack) {
+    for (const { id, start, end } of tracker.head) readBack.hold(id, start, end);
+    await readBack.release(tracker.head);
+    const headMismatch = await readBack.finish();
+    if (headMismatch) throw await describeMismatch(options, headMismatch);
+  }
 }
 
 // When a range checked against the block map reads back different, the image itself is hashed to tell a bad image from a bad card.
@@ -235,13 +217,6 @@ async function describeMismatch(options: WriteImageOptions, bad: Segment): Promi
     message: `verification failed: bytes ${bad.start}-${bad.end} read back from ${options.target} differ from the image; the card is incomplete`,
     hint: 'the card may be failing or counterfeit: try flashing again, then another card',
   });
-}
-
-// About half a second of writing between syncs: progress and Ctrl-C stay prompt on a slow card, and a fast target
-// is not held back by flushing every few megabytes.
-function adaptWindow(bytes: number, milliseconds: number): number {
-  const perHalfSecond = milliseconds > 0 ? (bytes / milliseconds) * 500 : MAX_SYNC_WINDOW;
-  return Math.min(MAX_SYNC_WINDOW, Math.max(MIN_SYNC_WINDOW, Math.round(perHalfSecond / 1048576) * 1048576));
 }
 
 // Without a block map a raw image is still hashed in 64 MiB segments, so a failed check names where.

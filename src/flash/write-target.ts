@@ -1,9 +1,7 @@
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { log } from '../log.ts';
-
-// O_DIRECT needs buffer addresses, offsets and lengths aligned to the device's block size; 4096 covers 512e and 4Kn cards.
-const ALIGN = 4096;
+import { ALIGN, findAlignedOffset } from './find-aligned-offset.ts';
 
 export interface WriteTarget {
   // True when writes bypass the page cache (block devices that accept O_DIRECT).
@@ -37,15 +35,6 @@ export async function openWriteTarget(path: string, isBlockDevice: boolean, buff
   }
   const handle = await open(path, constants.O_RDWR | constants.O_EXCL);
   return makeTarget(path, handle, undefined, Array.from({ length: bufferCount }, () => Buffer.allocUnsafe(bufferSize)));
-}
-
-// Node cannot ask for an aligned buffer: try O_DIRECT reads of the device's first block at each offset until one is accepted.
-async function findAlignedOffset(handle: FileHandle, slab: Buffer): Promise<number | undefined> {
-  for (let offset = 0; offset < ALIGN; offset += 8) {
-    const ok = await handle.read(slab, offset, ALIGN, 0).then(() => true, () => false);
-    if (ok) return offset;
-  }
-  return undefined;
 }
 
 function makeTarget(path: string, handle: FileHandle, aligned: { slab: Buffer; start: number; scratch: Buffer } | undefined, buffers: Buffer[]): WriteTarget {

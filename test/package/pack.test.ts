@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
@@ -25,7 +26,13 @@ test('npm pack makes a package that installs globally and runs from any folder, 
   const help = await execa(pikube, ['--help'], { cwd: work, env });
   t.regex(help.stdout, /build\s+build an image from the recipe/);
 
-  const { dir } = await makeBase(t);
+  const { dir, base } = await makeBase(t);
+  const card = join(work, 'card.img');
+  const flashed = await execa(pikube, ['flash', base, '--device', card], { cwd: work, env, reject: false, all: true });
+  t.is(flashed.exitCode, 0, flashed.all);
+  t.regex(flashed.all ?? '', /read back and verified/, 'the read-back worker travels with the package');
+  t.true((await readFile(card)).equals(await readFile(base)));
+
   const recipe = await writeRecipe(dir, { base: 'base.img', hostname: 'packed', user: { name: 'pi' }, kubernetes: { distribution: 'k3s' } });
   const plan = await execa(pikube, ['plan', '-c', recipe, '--offline'], { cwd: work, env, reject: false });
   t.is(plan.exitCode, 1, plan.stderr);

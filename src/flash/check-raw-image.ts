@@ -3,9 +3,6 @@ import { detectImageFormat } from '../acquire/image-format.ts';
 import { UserError } from '../errors.ts';
 import { findPartitionTable } from '../tools/sfdisk.ts';
 
-// The image's bytes come from acquire's one format dispatch, shared with unpacking a base.
-export { openImageStream, readImageSize } from '../acquire/open-image-stream.ts';
-
 // Refuses a plain image cut short (a partition ends past the end of the file): unlike .xz, .gz and .zip, a raw
 // image carries no checksum of its own, and its partition table is the one record of how long it must be.
 export async function checkRawImageComplete(path: string): Promise<void> {
