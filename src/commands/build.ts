@@ -2,11 +2,11 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { addRecipeFlags } from '../acquire/acquire-flags.ts';
-import { checkBuildOutputs, loadBuild, unpackBase, type BuildFlags, type BuildSession } from '../build/load-build.ts';
+import { checkBuildOutputs, loadBuild, unpackBase, type BuildFlags, type BuildSession } from '../pipeline/load-build.ts';
 import { UserError } from '../errors.ts';
 import { formatBytes } from '../format-bytes.ts';
 import type { ExtBackend } from '../image/backend.ts';
-import type { MergedKubeconfig } from '../kube/merge-kubeconfig.ts';
+import type { MergedKubeconfig } from '../pipeline/merge-kubeconfig.ts';
 import { runSignal } from '../interrupt.ts';
 import { log } from '../log.ts';
 import { ensureTools } from '../tools/check-tools.ts';
@@ -58,7 +58,7 @@ export function registerBuildCommand(program: Command): void {
       throw new UserError(`${output} is a folder, and this recipe builds one image file`, `name the image file: -o ${join(flags.output ?? output, `${basename(flags.config, extname(flags.config))}.img`)} (a folder is the output of a \`cluster:\` recipe)`);
     }
     await checkBuildOutputs(session, ['', '.sha256', '.bmap', '.kubeconfig'].map((suffix) => ({ path: `${output}${suffix}`, role: suffix ? `the output's ${suffix} file` : 'the output (-o)' })));
-    const [{ withBuildOutput }, { gatherAndPlanBuild }, { applyPlan }] = await Promise.all([import('../build/build-output.ts'), import('../build/plan-build.ts'), import('../image/apply-plan.ts')]);
+    const [{ withBuildOutput }, { gatherAndPlanBuild }, { applyPlan }] = await Promise.all([import('../pipeline/build-output.ts'), import('../pipeline/plan-card.ts'), import('../image/apply-plan.ts')]);
     const built = await withBuildOutput(output, async ({ image, dir }) => {
       log.step(`writing the base image (${session.baseName})`);
       await unpackBase(session, image, runSignal);
@@ -73,7 +73,7 @@ export function registerBuildCommand(program: Command): void {
     }
     if (flags.kubeconfigMerge) {
       if (!built.kubeconfig) throw new UserError('--kubeconfig-merge needs a Kubernetes node: this recipe has no `kubernetes:`', 'leave the flag out, or add `kubernetes:` and `hostname:` to the recipe');
-      reportMerge(await (await import('../kube/merge-kubeconfig.ts')).mergeKubeconfig(built.kubeconfig, session.loaded.recipe.hostname ?? basename(output, extname(output))));
+      reportMerge(await (await import('../pipeline/merge-kubeconfig.ts')).mergeKubeconfig(built.kubeconfig, session.loaded.recipe.hostname ?? basename(output, extname(output))));
     }
     process.stdout.write(`${built.image}\n`);
     if (flags.bootTest) {
@@ -88,7 +88,7 @@ export function registerBuildCommand(program: Command): void {
 async function buildClusterCommand(session: BuildSession, flags: BuildCommandFlags, backend: ExtBackend): Promise<void> {
   const output = resolve(flags.output ?? basename(flags.config, extname(flags.config)));
   await checkBuildOutputs(session, [{ path: output, role: 'the cluster folder (-o)' }]);
-  const { buildCluster } = await import('../build/build-cluster.ts');
+  const { buildCluster } = await import('../pipeline/write-cluster.ts');
   const built = await buildCluster(session, output, backend, runSignal, { ...(flags.only ? { only: flags.only } : {}), ...(flags.secrets ? { secrets: flags.secrets } : {}) });
   for (const node of built.nodes) {
     const what = `${node.image} for ${node.hostname} (${node.role}, ${formatBytes(node.size)}, ${formatBytes(node.mappedBytes)} to write, block map ${node.bmap})`;
@@ -103,7 +103,7 @@ async function buildClusterCommand(session: BuildSession, flags: BuildCommandFla
   const written = built.nodes.filter((node) => node.status === 'written').map((node) => node.hostname);
   if (written.length === built.nodes.length) log.info(`flash the cards in order: sudo pikube flash --cluster ${built.dir}`);
   else if (written.length > 0) log.info(`flash only the new or changed cards: ${written.map((host) => `sudo pikube flash ${join(built.dir, `${host}.img`)}`).join('; ')}`);
-  if (flags.kubeconfigMerge) reportMerge(await (await import('../kube/merge-kubeconfig.ts')).mergeKubeconfig(built.kubeconfig, built.name));
+  if (flags.kubeconfigMerge) reportMerge(await (await import('../pipeline/merge-kubeconfig.ts')).mergeKubeconfig(built.kubeconfig, built.name));
   process.stdout.write(`${built.dir}\n`);
 }
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { addRecipeFlags } from '../acquire/acquire-flags.ts';
 import { detectImageFormat } from '../acquire/image-format.ts';
-import { loadBuild, unpackBase, type BuildFlags } from '../build/load-build.ts';
+import { loadBuild, unpackBase, type BuildFlags } from '../pipeline/load-build.ts';
 import { runSignal } from '../interrupt.ts';
 import { formatPlan } from '../plan/format-plan.ts';
 import { ensureTools } from '../tools/check-tools.ts';
@@ -31,13 +31,13 @@ export function registerPlanCommand(program: Command): void {
       }
       if (session.loaded.recipe.cluster) {
         // One plan per card; the SSH host keys each card gets are made only by `build`, but what keeps them is shown.
-        const [{ gatherBuild, planNode }, { listClusterNodes }] = await Promise.all([import('../build/plan-build.ts'), import('../build/cluster-nodes.ts')]);
+        const [{ gatherBuild, planNode }, { listClusterNodes }] = await Promise.all([import('../pipeline/plan-card.ts'), import('../kube/cluster-nodes.ts')]);
         const gathered = await gatherBuild(session, image, work);
         const nodes = listClusterNodes(session.loaded.recipe).map((node) => ({ hostname: node.hostname, role: node.role, plan: planNode(session, gathered, node.recipe, { role: node.kube, ownHostKeys: true }) }));
         process.stdout.write(flags.json ? `${JSON.stringify(nodes, null, 2)}\n` : nodes.map((n) => `== ${n.hostname} (${n.role})\n${formatPlan(n.plan)}`).join('\n'));
         return;
       }
-      const { gatherAndPlanBuild } = await import('../build/plan-build.ts');
+      const { gatherAndPlanBuild } = await import('../pipeline/plan-card.ts');
       const { plan } = await gatherAndPlanBuild(session, image, work);
       process.stdout.write(flags.json ? `${JSON.stringify(plan, null, 2)}\n` : formatPlan(plan));
     } finally {

@@ -5,13 +5,13 @@ import type { Recipe } from '../config/schema.ts';
 import { InternalError, UserError } from '../errors.ts';
 import type { BuildInput, ImageFacts, PlanEntry } from '../plan/types.ts';
 import { FIRSTBOOT_SCRIPT } from './firstboot.ts';
-import { acquireK3s, type K3sArtifacts } from './k3s/acquire-k3s.ts';
+import { acquireK3s, type K3sArtifacts } from '../gather/acquire-k3s.ts';
 import { planK3s, type K3sNodeRole } from './k3s/plan-k3s.ts';
 import { makeKubeconfig } from './kubeconfig.ts';
 import { generateK3sPki, type K3sPki } from './pki/k3s-pki.ts';
-import { pullImageTarballs, type PulledTarball } from './pull-images.ts';
+import { pullImageTarballs, type PulledTarball } from '../gather/pull-images.ts';
 import { gatherStatic, planStaticNode, type StaticNodeRole, type StaticSecrets, type StaticShared } from './static/plan-static.ts';
-import { gatherApps, type AppsBundle } from './apps/gather-apps.ts';
+import { gatherApps, type AppsBundle } from '../gather/gather-apps.ts';
 import { listAppInputs, planApps } from './apps/plan-apps.ts';
 
 export interface KubernetesContext {

@@ -2,7 +2,7 @@ import { extname } from 'node:path';
 import { makeFileEntry, makeHostContent } from '../../plan/entries.ts';
 import type { BuildInput, PlanEntry } from '../../plan/types.ts';
 import { safeName } from '../k3s/plan-k3s.ts';
-import type { AppsBundle } from './gather-apps.ts';
+import type { AppsBundle } from '../../gather/gather-apps.ts';
 
 // k3s applies every .yaml/.json here at start and whenever one changes (its deploy controller), HelmChart included.
 export const K3S_MANIFEST_DIR = '/var/lib/rancher/k3s/server/manifests';

@@ -9,7 +9,7 @@ import { unpackImage } from '../acquire/unpack-image.ts';
 import { loadRecipe, type LoadedRecipe } from '../config/load-recipe.ts';
 import { readLayout } from '../image/read-facts.ts';
 import { checkOutputsAvoidInputs, type NamedPath } from '../same-file.ts';
-import { readBuildClock, type BuildClock } from './build-clock.ts';
+import { readBuildClock, type BuildClock } from '../gather/build-clock.ts';
 
 export interface BuildFlags extends AcquireFlags {
   config: string;

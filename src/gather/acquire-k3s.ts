@@ -1,9 +1,9 @@
-import type { AcquireOptions } from '../../acquire/acquire-options.ts';
-import { fetchArtifact, type FetchedArtifact } from '../../acquire/fetch-artifact.ts';
-import type { LocalFile } from '../../acquire/local-inputs.ts';
-import { UserError } from '../../errors.ts';
-import type { BuildInput } from '../../plan/types.ts';
-import { DEFAULT_K3S_VERSION, getK3sAssets } from '../../acquire/k3s-release.ts';
+import type { AcquireOptions } from '../acquire/acquire-options.ts';
+import { fetchArtifact, type FetchedArtifact } from '../acquire/fetch-artifact.ts';
+import type { LocalFile } from '../acquire/local-inputs.ts';
+import { UserError } from '../errors.ts';
+import type { BuildInput } from '../plan/types.ts';
+import { DEFAULT_K3S_VERSION, getK3sAssets } from '../acquire/k3s-release.ts';
 
 export interface K3sArtifacts {
   version: string;

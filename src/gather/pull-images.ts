@@ -5,7 +5,7 @@ import type { BuildInput } from '../plan/types.ts';
 import { platformForArchitecture } from '../registry/platform.ts';
 import { pullImage } from '../registry/pull-image.ts';
 import { writeImageTarball } from '../registry/image-tarball.ts';
-import { safeName } from './k3s/plan-k3s.ts';
+import { safeName } from '../kube/k3s/plan-k3s.ts';
 
 export interface PulledTarball {
   reference: string;

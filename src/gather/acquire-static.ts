@@ -1,12 +1,12 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { AcquireOptions } from '../../acquire/acquire-options.ts';
-import { fetchArtifact, type FetchedArtifact } from '../../acquire/fetch-artifact.ts';
-import { readOverlay, type LocalFile } from '../../acquire/local-inputs.ts';
-import { UserError } from '../../errors.ts';
-import type { BuildInput } from '../../plan/types.ts';
-import { extractArchive } from '../../tools/tar.ts';
-import type { StaticDownload, StaticRelease } from '../../acquire/static-release.ts';
+import type { AcquireOptions } from '../acquire/acquire-options.ts';
+import { fetchArtifact, type FetchedArtifact } from '../acquire/fetch-artifact.ts';
+import { readOverlay, type LocalFile } from '../acquire/local-inputs.ts';
+import { UserError } from '../errors.ts';
+import type { BuildInput } from '../plan/types.ts';
+import { extractArchive } from '../tools/tar.ts';
+import type { StaticDownload, StaticRelease } from '../acquire/static-release.ts';
 
 export interface StaticBinaries {
   kubelet: LocalFile;

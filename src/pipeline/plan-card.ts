@@ -10,10 +10,10 @@ import { makeServerUrl } from '../kube/node-address.ts';
 import { gatherKubernetes, makeAdminKubeconfig, planKubernetesNode, type KubeNodeRole, type KubernetesShared } from '../kube/plan-kubernetes.ts';
 import type { K3sPki } from '../kube/pki/k3s-pki.ts';
 import type { StaticSecrets } from '../kube/static/plan-static.ts';
-import { deriveSecretToken } from './cluster-secrets.ts';
+import { deriveSecretToken } from '../gather/cluster-secrets.ts';
 import { hashPassword } from '../tools/openssl.ts';
 import { PIKUBE_VERSION } from '../version.ts';
-import { listClusterNodes } from './cluster-nodes.ts';
+import { listClusterNodes } from '../kube/cluster-nodes.ts';
 import { describeBase, type BuildSession } from './load-build.ts';
 
 export interface PlannedBuild {

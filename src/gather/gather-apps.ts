@@ -1,11 +1,11 @@
 import { lstat, readdir, readFile, writeFile } from 'node:fs/promises';
 import { extname, join, posix, resolve } from 'node:path';
 import { stringify } from 'yaml';
-import type { AcquireOptions } from '../../acquire/acquire-options.ts';
-import { readLocalFile, type LocalFile } from '../../acquire/local-inputs.ts';
-import type { Recipe } from '../../config/schema.ts';
-import { UserError } from '../../errors.ts';
-import { checkManifest, type ManifestObject } from './check-manifest.ts';
+import type { AcquireOptions } from '../acquire/acquire-options.ts';
+import { readLocalFile, type LocalFile } from '../acquire/local-inputs.ts';
+import type { Recipe } from '../config/schema.ts';
+import { UserError } from '../errors.ts';
+import { checkManifest, type ManifestObject } from '../kube/apps/check-manifest.ts';
 import { fetchChart, type FetchedChart } from './fetch-chart.ts';
 
 export interface AppManifest {

@@ -2,15 +2,15 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parse } from 'yaml';
-import type { AcquireOptions } from '../../acquire/acquire-options.ts';
-import { commitBlob, findBlob, partialPath, readIndexRecord, writeIndexRecord } from '../../acquire/cache-store.ts';
-import { fetchArtifact } from '../../acquire/fetch-artifact.ts';
-import { downloadText } from '../../acquire/http-download.ts';
-import { readLocalFile, type LocalFile } from '../../acquire/local-inputs.ts';
-import { applyMirror } from '../../acquire/url-policy.ts';
-import type { Recipe } from '../../config/schema.ts';
-import { UserError } from '../../errors.ts';
-import { listArchive, readArchiveMember } from '../../tools/tar.ts';
+import type { AcquireOptions } from '../acquire/acquire-options.ts';
+import { commitBlob, findBlob, partialPath, readIndexRecord, writeIndexRecord } from '../acquire/cache-store.ts';
+import { fetchArtifact } from '../acquire/fetch-artifact.ts';
+import { downloadText } from '../acquire/http-download.ts';
+import { readLocalFile, type LocalFile } from '../acquire/local-inputs.ts';
+import { applyMirror } from '../acquire/url-policy.ts';
+import type { Recipe } from '../config/schema.ts';
+import { UserError } from '../errors.ts';
+import { listArchive, readArchiveMember } from '../tools/tar.ts';
 
 export interface FetchedChart {
   name: string;

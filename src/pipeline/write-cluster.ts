@@ -11,15 +11,15 @@ import { cloneSparse } from '../tools/cp.ts';
 import { suggest } from '../config/did-you-mean.ts';
 import type { Recipe } from '../config/schema.ts';
 import { digestCardPlan } from './card-digest.ts';
-import { listClusterNodes } from './cluster-nodes.ts';
+import { listClusterNodes } from '../kube/cluster-nodes.ts';
 import { checkClusterSpace } from './check-cluster-space.ts';
 import { withClusterOutput } from './cluster-output.ts';
 import { formatCardLabel, readClusterManifest, writeClusterManifest, type ClusterCard, type ClusterManifest } from '../flash/cluster-manifest.ts';
-import { makeClusterSecrets, readClusterSecrets, writeClusterSecrets, type ClusterSecrets } from './cluster-secrets.ts';
+import { makeClusterSecrets, readClusterSecrets, writeClusterSecrets, type ClusterSecrets } from '../gather/cluster-secrets.ts';
 import { deriveCards } from './derive-cards.ts';
 import { unpackBase, type BuildSession } from './load-build.ts';
 import { ensureHostKeys, planHostKeys, planNodeIdentity } from './node-identity.ts';
-import { gatherBuild, planNode } from './plan-build.ts';
+import { gatherBuild, planNode } from './plan-card.ts';
 
 // A card of the cluster as this build left it (written anew, kept byte for byte because its plan did not change,
 // or kept although its plan changed because `--only` left it out), as cluster.json records it.
