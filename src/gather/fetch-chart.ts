@@ -10,17 +10,8 @@ import { readLocalFile, type LocalFile } from '../acquire/local-inputs.ts';
 import { applyMirror } from '../acquire/url-policy.ts';
 import type { Recipe } from '../config/schema.ts';
 import { UserError } from '../errors.ts';
+import type { FetchedChart } from '../kube/apps/plan-apps.ts';
 import { listArchive, readArchiveMember } from '../tools/tar.ts';
-
-export interface FetchedChart {
-  name: string;
-  version: string;
-  namespace: string;
-  values: Record<string, unknown>;
-  tarball: LocalFile;
-  // Where it came from, for the build record: the chart's URL, or the local path as the recipe gives it.
-  source: string;
-}
 
 type ChartRef = Recipe['charts'][number];
 
