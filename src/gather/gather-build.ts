@@ -34,7 +34,7 @@ export interface KeptSecrets {
   static?: StaticSecrets;
 }
 
-// acquire -> plan: reads the facts of the unpacked base at `image` and gathers every input the recipe names
+// acquire -> gather: reads the facts of the unpacked base at `image` and gathers every input the recipe names
 // (local files, Kubernetes artifacts, images, a fresh PKI) into `workDir`.
 export async function gatherBuild(session: BuildSession, image: string, workDir: string, kept?: KeptSecrets): Promise<GatheredBuild> {
   const { recipe, directory, text } = session.loaded;
