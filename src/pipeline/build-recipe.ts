@@ -1,8 +1,8 @@
 import { UserError } from '../errors.ts';
 import type { ExtBackend } from '../image/backend.ts';
 import { ensureTools } from '../tools/check-tools.ts';
-import { buildCluster, type ClusterBuildOptions } from './build-cluster.ts';
-import { buildImage, type ImageBuildOptions } from './build-image.ts';
+import type { ClusterBuildOptions } from './build-cluster.ts';
+import type { ImageBuildOptions } from './build-image.ts';
 import { loadBuild, type BuildFlags } from './load-build.ts';
 
 export interface BuildOptions extends BuildFlags, ImageBuildOptions, ClusterBuildOptions {
@@ -11,7 +11,8 @@ export interface BuildOptions extends BuildFlags, ImageBuildOptions, ClusterBuil
 }
 
 // `pikube build`: the host tools checked, the recipe read and its base acquired (config -> acquire), then the
-// single-card pipeline (buildImage) or, for a `cluster:` recipe, the cluster pipeline (buildCluster).
+// single-card pipeline (buildImage) or, for a `cluster:` recipe, the cluster pipeline (buildCluster), each loaded
+// only once the recipe says which.
 export async function buildRecipe(options: BuildOptions): Promise<void> {
   // Both emulators (one Debian package): which one boots depends on the image, known only once it is built.
   if (options.bootTest) await ensureTools('boot-test', { include: ['qemu-system-aarch64', 'qemu-system-arm'] });
@@ -24,10 +25,10 @@ export async function buildRecipe(options: BuildOptions): Promise<void> {
   if (session.loaded.recipe.cluster) {
     if (options.bootTest) throw new UserError('--boot-test boots one image, and a cluster build makes several', 'build the cluster, then run `pikube boot-test DIR/HOSTNAME.img` for the card you want to check');
     await ensureTools('build', { include: ['ssh-keygen'] });
-    await buildCluster(session, options, backend);
+    await (await import('./build-cluster.ts')).buildCluster(session, options, backend);
     return;
   }
-  await buildImage(session, options, backend);
+  await (await import('./build-image.ts')).buildImage(session, options, backend);
 }
 
 async function loadBackend(name: 'debugfs' | 'mount'): Promise<ExtBackend> {
