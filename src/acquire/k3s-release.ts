@@ -52,9 +52,3 @@ export function getK3sAssets(version: string, architecture: string): K3sAssets {
     checksumsUrl: `${base}/sha256sum-${names.arch}.txt`,
   };
 }
-
-// Whether this k3s version's kubelet refuses cgroup v1 unless told otherwise (Kubernetes 1.35 and later).
-export function failsOnCgroupV1(version: string): boolean {
-  const minor = Number(/^v1\.(\d+)\./.exec(version)?.[1] ?? 0);
-  return minor >= 35;
-}

@@ -1,15 +1,7 @@
-
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Command } from 'commander';
 import { addRecipeFlags } from '../acquire/acquire-flags.ts';
-import { detectImageFormat } from '../acquire/image-format.ts';
-import { loadBuild, unpackBase, type BuildFlags } from '../build/load-build.ts';
-import { runSignal } from '../interrupt.ts';
-import { formatPlan } from '../plan/format-plan.ts';
-import { ensureTools } from '../tools/check-tools.ts';
+import { planRecipe, type PlanOptions } from '../pipeline/plan-recipe.ts';
 import { COMMAND_SUMMARIES } from './command-table.ts';
-import { makeTempFolder, removeTempFolder } from '../temp-folder.ts';
 
 // `pikube plan`: every entry the build would write (for each card of a cluster), without touching the base or any output.
 export function registerPlanCommand(program: Command): void {
@@ -17,31 +9,7 @@ export function registerPlanCommand(program: Command): void {
     .command('plan')
     .description(COMMAND_SUMMARIES['plan'])
     .option('--json', 'print the plan as JSON');
-  addRecipeFlags(command).action(async (flags: BuildFlags & { json?: boolean }) => {
-    await ensureTools('plan');
-    const session = await loadBuild(flags);
-    const work = await makeTempFolder(tmpdir(), 'pikube-plan-');
-    try {
-      let image = session.archivePath;
-      if ((await detectImageFormat(image)) !== 'raw') {
-        image = join(work, 'base.img');
-        await unpackBase(session, image, runSignal);
-      } else {
-        await session.base;
-      }
-      if (session.loaded.recipe.cluster) {
-        // One plan per card; the SSH host keys each card gets are made only by `build`, but what keeps them is shown.
-        const [{ gatherBuild, planNode }, { listClusterNodes }] = await Promise.all([import('../build/plan-build.ts'), import('../build/cluster-nodes.ts')]);
-        const gathered = await gatherBuild(session, image, work);
-        const nodes = listClusterNodes(session.loaded.recipe).map((node) => ({ hostname: node.hostname, role: node.role, plan: planNode(session, gathered, node.recipe, { role: node.kube, ownHostKeys: true }) }));
-        process.stdout.write(flags.json ? `${JSON.stringify(nodes, null, 2)}\n` : nodes.map((n) => `== ${n.hostname} (${n.role})\n${formatPlan(n.plan)}`).join('\n'));
-        return;
-      }
-      const { gatherAndPlanBuild } = await import('../build/plan-build.ts');
-      const { plan } = await gatherAndPlanBuild(session, image, work);
-      process.stdout.write(flags.json ? `${JSON.stringify(plan, null, 2)}\n` : formatPlan(plan));
-    } finally {
-      await removeTempFolder(work);
-    }
+  addRecipeFlags(command).action(async (flags: PlanOptions) => {
+    await planRecipe(flags);
   });
 }

@@ -6,14 +6,15 @@ import test from 'ava';
 const src = fileURLToPath(new URL('../../src/', import.meta.url));
 
 // The pipeline from the top down: a folder may import its own layer and those below it, never one above.
-// config -> acquire -> plan -> apply (image, kube) -> flash, with commands and the pipeline driving them.
+// Data flows config -> acquire -> gather -> plan (plan, kube) -> apply (image) -> flash; commands parse flags and
+// call the pipeline, which drives every stage (gather, plan, apply, boot test) and so sits above them all.
 const LAYERS: Record<string, number> = {
-  'cli.ts': 9,
-  commands: 8,
-  pipeline: 7,
-  build: 7,
-  flash: 6,
-  'boot-test': 6,
+  'cli.ts': 10,
+  commands: 9,
+  pipeline: 8,
+  flash: 7,
+  'boot-test': 7,
+  gather: 6,
   image: 5,
   kube: 5,
   plan: 4,
@@ -74,5 +75,13 @@ test('the plan is pure: it imports no IO, no tool and no layer that does IO', as
   t.true(imports.length > 5);
   const impure = imports.filter((i) => IO_MODULES.test(i.specifier) || !PLAN_MAY_IMPORT.some((allowed) => allowed.test(i.specifier))
     || (i.specifier.startsWith('.') && !['plan', 'config', '.'].includes(layerOf(join(dirname(i.file), i.specifier)))));
+  t.deepEqual(impure.map((i) => `${relative(src, i.file)} imports ${i.specifier}`), []);
+});
+
+test('the Kubernetes generators are pure: kube imports no IO, no tool and no acquire or registry value', async (t) => {
+  const imports = (await readImports()).filter((i) => layerOf(i.file) === 'kube' && !i.typeOnly);
+  t.true(imports.length > 50, 'the kube sources were read');
+  const impure = imports.filter((i) => IO_MODULES.test(i.specifier)
+    || (i.specifier.startsWith('.') && ['tools', 'acquire', 'registry', 'gather', 'image'].includes(layerOf(join(dirname(i.file), i.specifier)))));
   t.deepEqual(impure.map((i) => `${relative(src, i.file)} imports ${i.specifier}`), []);
 });

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { digestCardPlan } from '../../src/build/card-digest.ts';
+import { digestCardPlan } from '../../src/pipeline/card-digest.ts';
 import type { Plan, PlanEntry } from '../../src/plan/types.ts';
 
 const entries: PlanEntry[] = [

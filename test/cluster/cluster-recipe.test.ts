@@ -2,7 +2,7 @@ import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
 import { stringify } from 'yaml';
-import { listClusterNodes } from '../../src/build/cluster-nodes.ts';
+import { listClusterNodes } from '../../src/kube/cluster-nodes.ts';
 import { parseRecipe } from '../../src/config/load-recipe.ts';
 import { UserError } from '../../src/errors.ts';
 import { runCli } from '../helpers/cli.ts';

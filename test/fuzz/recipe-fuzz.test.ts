@@ -2,7 +2,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
 import { parse, stringify } from 'yaml';
-import { listClusterNodes } from '../../src/build/cluster-nodes.ts';
+import { listClusterNodes } from '../../src/kube/cluster-nodes.ts';
 import { parseRecipe } from '../../src/config/load-recipe.ts';
 import type { Recipe } from '../../src/config/schema.ts';
 import { EXIT, getExitCode, UserError } from '../../src/errors.ts';

@@ -4,7 +4,7 @@ import test from 'ava';
 import { execa } from 'execa';
 import { stringify } from 'yaml';
 import { makeKubeconfig } from '../../src/kube/kubeconfig.ts';
-import { findKubeconfigPath, mergeKubeconfig } from '../../src/kube/merge-kubeconfig.ts';
+import { findKubeconfigPath, mergeKubeconfig } from '../../src/pipeline/merge-kubeconfig.ts';
 import { runCli } from '../helpers/cli.ts';
 import { makeBase } from '../helpers/image.ts';
 import { serveK3sRelease } from '../helpers/k3s-release.ts';

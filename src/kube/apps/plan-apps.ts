@@ -1,8 +1,38 @@
 import { extname } from 'node:path';
+import type { LocalFile } from '../../acquire/local-inputs.ts';
 import { makeFileEntry, makeHostContent } from '../../plan/entries.ts';
 import type { BuildInput, PlanEntry } from '../../plan/types.ts';
 import { safeName } from '../k3s/plan-k3s.ts';
-import type { AppsBundle } from './gather-apps.ts';
+import type { ManifestObject } from './check-manifest.ts';
+
+// A chart from the recipe, fetched and checked on the host.
+export interface FetchedChart {
+  name: string;
+  version: string;
+  namespace: string;
+  values: Record<string, unknown>;
+  tarball: LocalFile;
+  // Where it came from, for the build record: the chart's URL, or the local path as the recipe gives it.
+  source: string;
+}
+
+export interface AppManifest {
+  // The file as the recipe names it (a folder's files as FOLDER/NAME).
+  source: string;
+  file: LocalFile;
+  objects: ManifestObject[];
+}
+
+export interface AppChart extends FetchedChart {
+  // The HelmChart resource for k3s's helm-controller, the tarball inside it, written to a file in the work folder.
+  resource: LocalFile;
+}
+
+// The apps a server installs at first boot, read, validated and fetched on the host.
+export interface AppsBundle {
+  manifests: AppManifest[];
+  charts: AppChart[];
+}
 
 // k3s applies every .yaml/.json here at start and whenever one changes (its deploy controller), HelmChart included.
 export const K3S_MANIFEST_DIR = '/var/lib/rancher/k3s/server/manifests';

@@ -7,7 +7,6 @@ import type { ImageFacts, PlanEntry } from '../../plan/types.ts';
 import { planFirstBoot } from '../firstboot.ts';
 import { planPiFixes } from '../pi-fixes.ts';
 import type { K3sPki } from '../pki/k3s-pki.ts';
-import { failsOnCgroupV1 } from '../../acquire/k3s-release.ts';
 import { makeK3sUnit } from './k3s-unit.ts';
 import { planServerPin } from './pin-server.ts';
 import { makeEnableLink, makeFileEntry, makeHostContent, makeTextEntry } from '../../plan/entries.ts';
@@ -113,4 +112,10 @@ function buildContextEntries(name: string, items: readonly OverlayItem[]): PlanE
 // Image references become file names: registry.k8s.io/pause:3.10 -> registry.k8s.io_pause_3.10.
 export function safeName(reference: string): string {
   return reference.replace(/[^A-Za-z0-9._-]+/g, '_');
+}
+
+// Whether this k3s version's kubelet refuses cgroup v1 unless told otherwise (Kubernetes 1.35 and later).
+export function failsOnCgroupV1(version: string): boolean {
+  const minor = Number(/^v1\.(\d+)\./.exec(version)?.[1] ?? 0);
+  return minor >= 35;
 }

@@ -1,33 +1,29 @@
-import { join } from 'node:path';
-import { readLocalFile, type LocalFile } from '../../acquire/local-inputs.ts';
+import type { LocalFile } from '../../acquire/local-inputs.ts';
+import type { StaticRelease } from '../../acquire/static-release.ts';
 import type { Recipe } from '../../config/schema.ts';
 import { UserError } from '../../errors.ts';
+import { makeEnableLink, makeFileEntry, makeHostContent, makeTextEntry } from '../../plan/entries.ts';
 import type { BuildInput, ImageFacts, PlanEntry } from '../../plan/types.ts';
-import { FIRSTBOOT_SCRIPT, planFirstBoot } from '../firstboot.ts';
-import { safeName } from '../k3s/plan-k3s.ts';
-import { API_PORT, listNodeAddresses, makeServerUrl } from '../node-address.ts';
-import type { KubernetesContext, KubernetesPlan } from '../plan-kubernetes.ts';
-import { planPiFixes } from '../pi-fixes.ts';
-import { generateKubeadmPki, PKI_DIR, type KubeadmCas, type KubeadmPki } from '../pki/kubeadm-pki.ts';
-import type { AppsBundle } from '../apps/gather-apps.ts';
+import type { AppsBundle } from '../apps/plan-apps.ts';
 import { STATIC_APPS_DIR } from '../apps/plan-apps.ts';
-import { pullImageTarballs } from '../pull-images.ts';
-import { acquireStaticBinaries, type StaticBinaries } from './acquire-static.ts';
+import { planFirstBoot } from '../firstboot.ts';
+import { safeName } from '../k3s/plan-k3s.ts';
+import { listNodeAddresses } from '../node-address.ts';
+import type { KubernetesPlan } from '../plan-kubernetes.ts';
+import { planPiFixes } from '../pi-fixes.ts';
+import { PKI_DIR, type KubeadmCas, type KubeadmPki } from '../pki/kubeadm-pki.ts';
 import { makeAddonManifests } from './addons.ts';
-import { BOOTSTRAP_KUBECONFIG, formatBootstrapToken, generateBootstrapToken, type BootstrapToken } from './bootstrap-token.ts';
+import { BOOTSTRAP_KUBECONFIG, formatBootstrapToken, type BootstrapToken } from './bootstrap-token.ts';
+import { makeBootstrapKubeconfig } from './bootstrap-kubeconfig.ts';
 import { makeStaticNetwork, type StaticNetwork } from './cluster-settings.ts';
 import { makeControlPlaneManifests } from './control-plane-manifests.ts';
 import {
   IMAGES_IMPORTED, makeCniConfig, makeContainerdConfig, makeContainerdUnit, makeKubeletConfig, makeKubeletFlags,
   makeKubeletKubeadmDropIn, makeKubeletPikubeDropIn, makeKubeletUnit,
 } from './node-config.ts';
-import { makeBootstrapKubeconfig } from './bootstrap-kubeconfig.ts';
 import { planPodRoutes, type PodRoute } from './pod-routes.ts';
-import { resolveStaticRelease, type StaticRelease } from '../../acquire/static-release.ts';
-import { makeEnableLink, makeFileEntry, makeHostContent, makeTextEntry } from '../../plan/entries.ts';
 
 export const STATIC_IMAGE_DIR = '/var/lib/pikube/images';
-const DAY_MS = 24 * 60 * 60 * 1000;
 
 // How one card of a static cluster runs: the one server (control plane, etcd, the CA keys) or an agent whose
 // kubelet TLS-bootstraps against `server` with the cluster's bootstrap token.
@@ -41,6 +37,18 @@ export interface StaticNodeRole {
   index: number;
   // Every other node, by its place and how to reach it (static address, else HOSTNAME.local): pod routes.
   peers: Array<{ index: number; host: string }>;
+}
+
+// The static profile's binaries, downloaded, checked and unpacked on the host.
+export interface StaticBinaries {
+  kubelet: LocalFile;
+  kubectl: LocalFile;
+  runc: LocalFile;
+  // containerd's bin/ folder: containerd, ctr, containerd-shim-runc-v2, …
+  containerd: Array<{ name: string; file: LocalFile }>;
+  // The CNI plugins (bridge, host-local, loopback, portmap, …), for /opt/cni/bin.
+  cniPlugins: Array<{ name: string; file: LocalFile }>;
+  inputs: BuildInput[];
 }
 
 // What every card of a static build shares, made once: binaries, image tarballs, the server's PKI, the
@@ -69,44 +77,6 @@ export interface StaticSecrets {
   // Read back from the kept folder, to issue the leaves again; a new cluster's are inside `pki`.
   cas?: KubeadmCas;
   bootstrap: BootstrapToken;
-}
-
-const IP = /^\d+\.\d+\.\d+\.\d+$/;
-
-// Gathers the static profile's inputs once per build: upstream kubelet + containerd, every image, kubeadm's PKI
-// for the server (`cluster.server` in a cluster, else the recipe's own node) and, for a cluster, a bootstrap token.
-export async function gatherStatic(recipe: Recipe, facts: ImageFacts, context: KubernetesContext, cluster?: { recipe: Recipe; role: StaticNodeRole }): Promise<Omit<StaticShared, 'apps'>> {
-  const kubernetes = recipe.kubernetes!;
-  const release = resolveStaticRelease(kubernetes.version, facts.architecture);
-  const serverRecipe = cluster?.recipe ?? recipe;
-  const node = serverRecipe.hostname!;
-  const binaries = await acquireStaticBinaries(release, join(context.workDir, 'static-binaries'), context.acquire);
-  const clusterImages = Object.values(release.images);
-  const { tarballs, inputs } = await pullImageTarballs([...clusterImages, ...recipe.images.filter((r) => !clusterImages.includes(r))], facts.architecture, context.workDir, context.acquire);
-  const own = listNodeAddresses(serverRecipe);
-  const sans = cluster ? cluster.role.tlsSan : [...own.names, ...own.ips];
-  const advertiseIp = own.ips[0];
-  const localServer = `https://${advertiseIp ?? '127.0.0.1'}:${API_PORT}`;
-  const externalServer = cluster?.role.server ?? makeServerUrl(serverRecipe);
-  const cidrs = { ...(recipe.cluster?.serviceCidr ? { serviceCidr: recipe.cluster.serviceCidr } : {}), ...(recipe.cluster?.clusterCidr ? { clusterCidr: recipe.cluster.clusterCidr } : {}) };
-  const request = {
-    node, apiNames: sans.filter((san) => !IP.test(san)), apiIps: sans.filter((san) => IP.test(san)), serviceIp: makeStaticNetwork(cidrs).serviceIp,
-    localServer, externalServer,
-  };
-  const pkiRequest = JSON.stringify(request);
-  const kept = context.secrets?.static;
-  const pki = kept?.pkiRequest === pkiRequest
-    ? kept.pki
-    : await generateKubeadmPki({ ...request, notBefore: new Date(context.builtAt.getTime() - DAY_MS), ...(kept?.cas ? { cas: kept.cas } : {}) });
-  return {
-    release, binaries, pki, cidrs,
-    images: tarballs.map(({ reference, file: tarball }, i) => ({ reference, file: tarball, input: inputs[i] })),
-    server: { node, ...(advertiseIp ? { advertiseIp } : {}), localServer, externalServer },
-    ...(cluster ? { bootstrap: kept?.bootstrap ?? generateBootstrapToken() } : {}),
-    pkiRequest,
-    script: await readLocalFile(FIRSTBOOT_SCRIPT, 'pikube first-boot script'),
-    builtAt: context.builtAt,
-  };
 }
 
 // One card of the static profile from the shared inputs: a lone server without `role`, else the cluster's server

@@ -1,35 +1,21 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import type { AcquireOptions } from '../acquire/acquire-options.ts';
-import { acquireBase, resolveBase, type AcquiredBase } from '../acquire/acquire-base.ts';
+import { acquireBase, resolveBase } from '../acquire/acquire-base.ts';
 import { acquireOptionsFromFlags, type AcquireFlags } from '../acquire/acquire-flags.ts';
-import { readRecipeInputs, type RecipeInputs } from '../acquire/local-inputs.ts';
+import { readRecipeInputs } from '../acquire/local-inputs.ts';
 import { detectImageFormat } from '../acquire/image-format.ts';
 import { unpackImage } from '../acquire/unpack-image.ts';
-import { loadRecipe, type LoadedRecipe } from '../config/load-recipe.ts';
+import { loadRecipe } from '../config/load-recipe.ts';
 import { readLayout } from '../image/read-facts.ts';
 import { checkOutputsAvoidInputs, type NamedPath } from '../same-file.ts';
-import { readBuildClock, type BuildClock } from './build-clock.ts';
+import { readBuildClock } from '../gather/build-clock.ts';
+import type { BuildSession } from '../gather/build-session.ts';
 
 export interface BuildFlags extends AcquireFlags {
   config: string;
   // --base, relative to the working directory; overrides the recipe's base.
   base?: string;
   registryMirror?: string;
-}
-
-export interface BuildSession {
-  loaded: LoadedRecipe;
-  acquire: AcquireOptions & { registryMirror?: string };
-  // The file to unpack (a cached download or the local image) and, for a zip, the entry to use.
-  archivePath: string;
-  entry?: string;
-  // Settles once the base is verified: a local base is hashed while it is being unpacked, not before.
-  base: Promise<AcquiredBase>;
-  // The recipe's local files, read and hashed meanwhile.
-  inputs: Promise<RecipeInputs>;
-  baseName: string;
-  clock: BuildClock;
 }
 
 // config -> acquire: the recipe read and checked, the base found in the cache, downloaded and verified, or hashed.
@@ -67,13 +53,6 @@ export function listBuildInputs(session: BuildSession): NamedPath[] {
 // Refuses outputs that would replace or land inside what the build reads, before anything is written.
 export async function checkBuildOutputs(session: BuildSession, outputs: readonly NamedPath[]): Promise<void> {
   await checkOutputsAvoidInputs(listBuildInputs(session), outputs);
-}
-
-// How the base is named in messages: the user's own words, never the temporary copy being edited.
-export function describeBase(session: BuildSession): string {
-  const entry = session.entry ? ` (entry ${session.entry})` : '';
-  const cached = session.archivePath.startsWith(resolve(session.acquire.cacheDir));
-  return cached ? `${session.baseName}${entry} (cached as ${session.archivePath})` : `${session.archivePath}${entry}`;
 }
 
 // Unpacks the session's base into `dest` (a sparse file) while the base is still being verified; settles once both

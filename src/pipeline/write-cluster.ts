@@ -11,15 +11,18 @@ import { cloneSparse } from '../tools/cp.ts';
 import { suggest } from '../config/did-you-mean.ts';
 import type { Recipe } from '../config/schema.ts';
 import { digestCardPlan } from './card-digest.ts';
-import { listClusterNodes } from './cluster-nodes.ts';
+import { listClusterNodes } from '../kube/cluster-nodes.ts';
 import { checkClusterSpace } from './check-cluster-space.ts';
 import { withClusterOutput } from './cluster-output.ts';
 import { formatCardLabel, readClusterManifest, writeClusterManifest, type ClusterCard, type ClusterManifest } from '../flash/cluster-manifest.ts';
-import { makeClusterSecrets, readClusterSecrets, writeClusterSecrets, type ClusterSecrets } from './cluster-secrets.ts';
+import { makeClusterSecrets, readClusterSecrets, type ClusterSecrets } from '../gather/cluster-secrets.ts';
+import { writeClusterSecrets } from './write-cluster-secrets.ts';
 import { deriveCards } from './derive-cards.ts';
-import { unpackBase, type BuildSession } from './load-build.ts';
+import type { BuildSession } from '../gather/build-session.ts';
+import { gatherBuild } from '../gather/gather-build.ts';
+import { unpackBase } from './load-build.ts';
 import { ensureHostKeys, planHostKeys, planNodeIdentity } from './node-identity.ts';
-import { gatherBuild, planNode } from './plan-build.ts';
+import { planNode } from './plan-card.ts';
 
 // A card of the cluster as this build left it (written anew, kept byte for byte because its plan did not change,
 // or kept although its plan changed because `--only` left it out), as cluster.json records it.
@@ -36,7 +39,7 @@ export interface BuiltCluster {
   secretsCreated: boolean;
 }
 
-export interface ClusterBuildOptions {
+export interface WriteClusterOptions {
   // Write only these cards (hostnames); the others are kept as the folder has them.
   only?: string[];
   // The secrets folder (--secrets), overriding cluster.secrets and DIR/secrets.
@@ -48,13 +51,13 @@ export function findClusterName(recipe: Recipe, recipePath: string): string {
   return recipe.cluster?.name ?? basename(recipePath, extname(recipePath));
 }
 
-// `pikube build` for a `cluster:` recipe. The cluster's secrets (CAs, tokens, each node's SSH host keys) come from
-// its kept secrets folder, or are made once and written there; every card is planned, and only a card whose plan
+// Writes the cards of a `cluster:` recipe into `output`. The cluster's secrets (CAs, tokens, each node's SSH host
+// keys) come from its kept secrets folder, or are made once and written there; every card is planned, and only a card whose plan
 // digest differs from the one cluster.json recorded (or that is missing) is written: the base is unpacked, what
 // those cards share written once, and each card is a sparse copy of that image (the last takes the image itself)
 // plus its own entries, checked and block-mapped. An unchanged card is linked from the earlier folder, byte for
 // byte. Cards get a .bmap (per-range SHA-256 of every byte that holds data) and no whole-image .sha256.
-export async function buildCluster(session: BuildSession, output: string, backend: ExtBackend, signal: AbortSignal, options: ClusterBuildOptions = {}): Promise<BuiltCluster> {
+export async function writeCluster(session: BuildSession, output: string, backend: ExtBackend, signal: AbortSignal, options: WriteClusterOptions = {}): Promise<BuiltCluster> {
   const { recipe, directory, path: recipePath } = session.loaded;
   const nodes = listClusterNodes(recipe);
   const name = findClusterName(recipe, recipePath);

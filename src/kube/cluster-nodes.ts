@@ -1,9 +1,9 @@
 import type { Recipe } from '../config/schema.ts';
 import { DEFAULT_CLUSTER_CIDR, DEFAULT_SERVICE_CIDR } from '../config/check-cluster.ts';
 import { InternalError } from '../errors.ts';
-import type { K3sNodeRole } from '../kube/k3s/plan-k3s.ts';
-import { findNodeHost, listNodeAddresses, makeServerUrl } from '../kube/node-address.ts';
-import type { KubeNodeRole } from '../kube/plan-kubernetes.ts';
+import type { K3sNodeRole } from './k3s/plan-k3s.ts';
+import { findNodeHost, listNodeAddresses, makeServerUrl } from './node-address.ts';
+import type { KubeNodeRole } from './plan-kubernetes.ts';
 
 export interface ClusterNode {
   hostname: string;

@@ -1,23 +1,12 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { AcquireOptions } from '../../acquire/acquire-options.ts';
-import { fetchArtifact, type FetchedArtifact } from '../../acquire/fetch-artifact.ts';
-import { readOverlay, type LocalFile } from '../../acquire/local-inputs.ts';
-import { UserError } from '../../errors.ts';
-import type { BuildInput } from '../../plan/types.ts';
-import { extractArchive } from '../../tools/tar.ts';
-import type { StaticDownload, StaticRelease } from '../../acquire/static-release.ts';
-
-export interface StaticBinaries {
-  kubelet: LocalFile;
-  kubectl: LocalFile;
-  runc: LocalFile;
-  // containerd's bin/ folder: containerd, ctr, containerd-shim-runc-v2, …
-  containerd: Array<{ name: string; file: LocalFile }>;
-  // The CNI plugins (bridge, host-local, loopback, portmap, …), for /opt/cni/bin.
-  cniPlugins: Array<{ name: string; file: LocalFile }>;
-  inputs: BuildInput[];
-}
+import type { AcquireOptions } from '../acquire/acquire-options.ts';
+import { fetchArtifact, type FetchedArtifact } from '../acquire/fetch-artifact.ts';
+import { readOverlay, type LocalFile } from '../acquire/local-inputs.ts';
+import type { StaticDownload, StaticRelease } from '../acquire/static-release.ts';
+import { UserError } from '../errors.ts';
+import type { StaticBinaries } from '../kube/static/plan-static.ts';
+import { extractArchive } from '../tools/tar.ts';
 
 // Downloads (or finds in the cache) every binary the static profile installs, each checked against the checksum
 // file its project publishes beside it, and unpacks containerd and the CNI plugins into workDir.

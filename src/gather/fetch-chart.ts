@@ -2,25 +2,16 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parse } from 'yaml';
-import type { AcquireOptions } from '../../acquire/acquire-options.ts';
-import { commitBlob, findBlob, partialPath, readIndexRecord, writeIndexRecord } from '../../acquire/cache-store.ts';
-import { fetchArtifact } from '../../acquire/fetch-artifact.ts';
-import { downloadText } from '../../acquire/http-download.ts';
-import { readLocalFile, type LocalFile } from '../../acquire/local-inputs.ts';
-import { applyMirror } from '../../acquire/url-policy.ts';
-import type { Recipe } from '../../config/schema.ts';
-import { UserError } from '../../errors.ts';
-import { listArchive, readArchiveMember } from '../../tools/tar.ts';
-
-export interface FetchedChart {
-  name: string;
-  version: string;
-  namespace: string;
-  values: Record<string, unknown>;
-  tarball: LocalFile;
-  // Where it came from, for the build record: the chart's URL, or the local path as the recipe gives it.
-  source: string;
-}
+import type { AcquireOptions } from '../acquire/acquire-options.ts';
+import { commitBlob, findBlob, partialPath, readIndexRecord, writeIndexRecord } from '../acquire/cache-store.ts';
+import { fetchArtifact } from '../acquire/fetch-artifact.ts';
+import { downloadText } from '../acquire/http-download.ts';
+import { readLocalFile, type LocalFile } from '../acquire/local-inputs.ts';
+import { applyMirror } from '../acquire/url-policy.ts';
+import type { Recipe } from '../config/schema.ts';
+import { UserError } from '../errors.ts';
+import type { FetchedChart } from '../kube/apps/plan-apps.ts';
+import { listArchive, readArchiveMember } from '../tools/tar.ts';
 
 type ChartRef = Recipe['charts'][number];
 

@@ -1,16 +1,9 @@
-import type { AcquireOptions } from '../../acquire/acquire-options.ts';
-import { fetchArtifact, type FetchedArtifact } from '../../acquire/fetch-artifact.ts';
-import type { LocalFile } from '../../acquire/local-inputs.ts';
-import { UserError } from '../../errors.ts';
-import type { BuildInput } from '../../plan/types.ts';
-import { DEFAULT_K3S_VERSION, getK3sAssets } from '../../acquire/k3s-release.ts';
-
-export interface K3sArtifacts {
-  version: string;
-  binary: LocalFile;
-  airgap: LocalFile & { name: string };
-  inputs: BuildInput[];
-}
+import type { AcquireOptions } from '../acquire/acquire-options.ts';
+import { fetchArtifact, type FetchedArtifact } from '../acquire/fetch-artifact.ts';
+import type { LocalFile } from '../acquire/local-inputs.ts';
+import { DEFAULT_K3S_VERSION, getK3sAssets } from '../acquire/k3s-release.ts';
+import { UserError } from '../errors.ts';
+import type { K3sArtifacts } from '../kube/plan-kubernetes.ts';
 
 // Downloads (or finds in the cache) the k3s binary and airgap images for the image's architecture, both checked
 // against the release's own sha256sum-<arch>.txt, so any published version works without a pinned digest.

@@ -1,30 +1,13 @@
 import { lstat, readdir, readFile, writeFile } from 'node:fs/promises';
 import { extname, join, posix, resolve } from 'node:path';
-import { stringify } from 'yaml';
-import type { AcquireOptions } from '../../acquire/acquire-options.ts';
-import { readLocalFile, type LocalFile } from '../../acquire/local-inputs.ts';
-import type { Recipe } from '../../config/schema.ts';
-import { UserError } from '../../errors.ts';
-import { checkManifest, type ManifestObject } from './check-manifest.ts';
-import { fetchChart, type FetchedChart } from './fetch-chart.ts';
-
-export interface AppManifest {
-  // The file as the recipe names it (a folder's files as FOLDER/NAME).
-  source: string;
-  file: LocalFile;
-  objects: ManifestObject[];
-}
-
-export interface AppChart extends FetchedChart {
-  // The HelmChart resource for k3s's helm-controller, the tarball inside it, written to a file in the work folder.
-  resource: LocalFile;
-}
-
-// The apps a server installs at first boot, read, validated and fetched on the host.
-export interface AppsBundle {
-  manifests: AppManifest[];
-  charts: AppChart[];
-}
+import type { AcquireOptions } from '../acquire/acquire-options.ts';
+import { readLocalFile } from '../acquire/local-inputs.ts';
+import type { Recipe } from '../config/schema.ts';
+import { UserError } from '../errors.ts';
+import { checkManifest } from '../kube/apps/check-manifest.ts';
+import { makeHelmChart } from '../kube/apps/helm-chart.ts';
+import type { AppChart, AppManifest, AppsBundle } from '../kube/apps/plan-apps.ts';
+import { fetchChart } from './fetch-chart.ts';
 
 const MANIFEST_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
 
@@ -68,21 +51,4 @@ async function listManifestFiles(path: string, listed: string, where: string): P
   await walk('');
   if (found.length === 0) throw new UserError(`${where}: ${listed} holds no .yaml, .yml or .json file`, 'put the Kubernetes YAML files in that folder, or remove it from `manifests:`');
   return found;
-}
-
-// The HelmChart resource k3s's helm-controller installs, with the packaged chart inline (spec.chartContent, base64)
-// as k3s ships its own charts, so the Pi needs no chart repository; values go in spec.valuesContent.
-export function makeHelmChart(chart: Pick<FetchedChart, 'name' | 'version' | 'namespace' | 'values'>, tarball: Buffer): string {
-  const resource = {
-    apiVersion: 'helm.cattle.io/v1',
-    kind: 'HelmChart',
-    metadata: { name: chart.name, namespace: 'kube-system' },
-    spec: {
-      chartContent: tarball.toString('base64'),
-      targetNamespace: chart.namespace,
-      createNamespace: true,
-      ...(Object.keys(chart.values).length > 0 ? { valuesContent: stringify(chart.values) } : {}),
-    },
-  };
-  return `# written by pikube: ${chart.name} ${chart.version}\n${stringify(resource, { lineWidth: 0 })}`;
 }

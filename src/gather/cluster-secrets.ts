@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, posix } from 'node:path';
+import { lstat, readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
 import { UserError } from '../errors.ts';
 import { log } from '../log.ts';
@@ -8,7 +8,6 @@ import { isSignedBy, loadIssuedCertificate } from '../kube/pki/certificates.ts';
 import type { K3sPki } from '../kube/pki/k3s-pki.ts';
 import type { KubeadmPki } from '../kube/pki/kubeadm-pki.ts';
 import type { StaticSecrets } from '../kube/static/plan-static.ts';
-import { formatBootstrapToken } from '../kube/static/bootstrap-token.ts';
 
 // What a cluster keeps between builds so every card ever built trusts the same CAs and joins with the same token:
 // the profile's PKI and tokens, a seed for the cards' cloud-init instance ids and password salt, and each node's
@@ -27,8 +26,9 @@ export interface ClusterSecrets {
 
 // The folder's own record: who it belongs to and the sha256 of every file, so an edited file is refused.
 export const SECRETS_MANIFEST = 'secrets.json';
-const K3S_TLS = '/var/lib/rancher/k3s/server/tls';
-const KUBERNETES_DIR = '/etc/kubernetes';
+// Where the kept k3s and static files go on a card: the folder keeps them by their path below these.
+export const K3S_TLS = '/var/lib/rancher/k3s/server/tls';
+export const KUBERNETES_DIR = '/etc/kubernetes';
 
 // Reads a kept secrets folder and checks it before anything uses it: it belongs to this cluster (name and
 // profile), no file was added, removed or edited since pikube wrote it (the manifest's digests), every key is its
@@ -63,7 +63,7 @@ export async function readClusterSecrets(dir: string, expected: { name: string; 
     if (name === SECRETS_MANIFEST || name === '.gitignore') continue;
     const digest = listed[name];
     if (digest === undefined) refuse(`holds ${name}, which pikube did not write`, `remove ${join(dir, name)} (or restore the folder from your backup)`);
-    if (sha256(content) !== digest) refuse(`has ${name} changed since pikube wrote it (its sha256 does not match ${SECRETS_MANIFEST})`);
+    if (hashSecretFile(content) !== digest) refuse(`has ${name} changed since pikube wrote it (its sha256 does not match ${SECRETS_MANIFEST})`);
   }
   await checkCertificates(dir, files);
   const text = (name: string): string => files.get(name) ?? refuse(`is missing ${name}`);
@@ -83,7 +83,7 @@ export async function readClusterSecrets(dir: string, expected: { name: string; 
     const tls = [...files.keys()].filter((name) => name.startsWith('k3s/tls/'));
     const serverCa = text('k3s/tls/server-ca.crt');
     const token = text('k3s/token').trim();
-    if (!token.startsWith(`K10${sha256(serverCa)}::server:`)) refuse('has a k3s token that does not pin its server CA');
+    if (!token.startsWith(`K10${hashSecretFile(serverCa)}::server:`)) refuse('has a k3s token that does not pin its server CA');
     secrets.k3s = {
       files: tls.map((name) => ({ path: `${K3S_TLS}/${name.slice('k3s/tls/'.length)}`, content: text(name), mode: name.endsWith('.key') ? 0o600 : 0o644 })),
       token, serverCaPem: serverCa, admin: { certPem: text('k3s/admin.crt'), keyPem: text('k3s/admin.key') },
@@ -116,54 +116,6 @@ export function deriveSecretToken(secrets: Pick<ClusterSecrets, 'seed'>, purpose
   const bytes = createHash('sha256').update(`${secrets.seed}:${purpose}`).digest();
   const alphabet = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
   return [...bytes.subarray(0, length)].map((b) => alphabet[b % alphabet.length]).join('');
-}
-
-// Writes the folder whole (0700, keys 0600, a manifest of digests, a .gitignore that keeps it out of git) beside
-// its final place and swaps it in, so a failed write leaves the kept folder as it was.
-export async function writeClusterSecrets(dir: string, secrets: ClusterSecrets): Promise<void> {
-  const files = listSecretFiles(secrets);
-  const parent = dirname(dir);
-  await mkdir(parent, { recursive: true });
-  const temp = await mkdtemp(join(parent, `.${basename(dir)}.pikube-`));
-  try {
-    const fresh = join(temp, 'secrets');
-    await mkdir(fresh, { mode: 0o700 });
-    for (const [name, { content, mode }] of files) {
-      await mkdir(dirname(join(fresh, name)), { recursive: true, mode: 0o700 });
-      await writeFile(join(fresh, name), content, { mode });
-      await chmod(join(fresh, name), mode);
-    }
-    const digests = Object.fromEntries([...files].map(([name, { content }]) => [name, sha256(content)]));
-    await writeFile(join(fresh, SECRETS_MANIFEST), `${JSON.stringify({ pikube: 'cluster secrets', name: secrets.name, id: secrets.id, distribution: secrets.distribution, createdAt: secrets.createdAt, files: digests }, null, 2)}\n`, { mode: 0o600 });
-    await writeFile(join(fresh, '.gitignore'), '# pikube cluster secrets: CA keys and join tokens. Keep a backup of this folder; never commit it.\n*\n', { mode: 0o600 });
-    await chmod(fresh, 0o700);
-    if (await lstat(dir).catch(() => undefined)) await rename(dir, join(temp, 'previous'));
-    await rename(fresh, dir);
-  } finally {
-    await rm(temp, { recursive: true, force: true });
-  }
-}
-
-function listSecretFiles(secrets: ClusterSecrets): Map<string, { content: string; mode: number }> {
-  const files = new Map<string, { content: string; mode: number }>();
-  const add = (name: string, content: string, mode = name.endsWith('.crt') || name.endsWith('.pub') ? 0o644 : 0o600) => files.set(name, { content, mode });
-  add('seed', `${secrets.seed}\n`);
-  if (secrets.k3s) {
-    for (const file of secrets.k3s.files) add(`k3s/tls/${posix.relative(K3S_TLS, file.path)}`, file.content);
-    add('k3s/token', `${secrets.k3s.token}\n`);
-    add('k3s/admin.crt', secrets.k3s.admin.certPem);
-    add('k3s/admin.key', secrets.k3s.admin.keyPem);
-  }
-  if (secrets.static) {
-    for (const file of secrets.static.pki.files) add(`static/kubernetes/${posix.relative(KUBERNETES_DIR, file.path)}`, file.content);
-    add('static/admin.kubeconfig', secrets.static.pki.adminKubeconfig);
-    add('static/pki-request.json', `${secrets.static.pkiRequest}\n`);
-    add('static/bootstrap-token', `${formatBootstrapToken(secrets.static.bootstrap)}\n`);
-  }
-  for (const [host, keys] of [...secrets.nodes].sort(([a], [b]) => a.localeCompare(b))) {
-    for (const [name, content] of keys) add(`nodes/${host}/${name}`, content);
-  }
-  return files;
 }
 
 // Every key beside a certificate (NAME.key beside NAME.crt) must be that certificate's own, and every certificate
@@ -204,6 +156,7 @@ async function readTree(root: string): Promise<Map<string, string>> {
   return files;
 }
 
-function sha256(text: string): string {
+// How the folder's manifest records each file.
+export function hashSecretFile(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }

@@ -1,16 +1,11 @@
 import { join } from 'node:path';
 import type { AcquireOptions } from '../acquire/acquire-options.ts';
-import type { LocalFile } from '../acquire/local-inputs.ts';
+import { safeName } from '../kube/k3s/plan-k3s.ts';
+import type { PulledTarball } from '../kube/plan-kubernetes.ts';
 import type { BuildInput } from '../plan/types.ts';
 import { platformForArchitecture } from '../registry/platform.ts';
 import { pullImage } from '../registry/pull-image.ts';
 import { writeImageTarball } from '../registry/image-tarball.ts';
-import { safeName } from './k3s/plan-k3s.ts';
-
-export interface PulledTarball {
-  reference: string;
-  file: LocalFile;
-}
 
 // Pulls the recipe's `images:` for the image's own architecture into tarballs in `workDir`, which the
 // profile places where its runtime loads them at first boot.
