@@ -17,6 +17,8 @@ export async function pullImageTarballs(references: readonly string[], architect
   for (const reference of references) {
     const pulled = await pullImage(reference, {
       platform, cacheDir: options.cacheDir, offline: options.offline, signal: options.signal,
+      ...(options.retries === undefined ? {} : { retries: options.retries }),
+      ...(options.retryDelayMs === undefined ? {} : { retryDelayMs: options.retryDelayMs }),
       ...(options.registryMirror ? { registryMirror: options.registryMirror } : {}),
     });
     const path = join(workDir, `${safeName(reference)}.tar`);
