@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { AcquiredBase } from '../acquire/acquire-base.ts';
 import type { LocalFile, OverlayItem } from '../acquire/local-inputs.ts';
+import { readOverlayScripts, type OverlayScripts } from '../acquire/overlay-scripts.ts';
 import type { Recipe } from '../config/schema.ts';
 import { readImageFacts } from '../image/read-facts.ts';
 import { log } from '../log.ts';
@@ -31,6 +32,8 @@ export interface GatheredBuild {
   recipeSha256: string;
   passwordHash?: string;
   kubernetes?: KubernetesShared;
+  // pikube's own shell scripts from its overlay/ folder, read and hashed for every card's plan.
+  scripts: OverlayScripts;
   base: AcquiredBase;
   // A cluster's kept seed: instance ids and the password salt come from it, so rebuilt cards stay the same.
   seed?: string;
@@ -75,14 +78,15 @@ export async function gatherBuild(session: BuildSession, image: string, workDir:
       ...(kept ? { secrets: { ...(kept.k3s ? { k3s: kept.k3s } : {}), ...(kept.static ? { static: kept.static } : {}) } } : {}),
     });
   }
-  return { facts, overlay, sources, recipeSha256, ...(passwordHash ? { passwordHash } : {}), ...(kubernetes ? { kubernetes } : {}), base: await session.base, ...(kept ? { seed: kept.seed } : {}) };
+  const scripts = await readOverlayScripts();
+  return { facts, overlay, sources, recipeSha256, scripts, ...(passwordHash ? { passwordHash } : {}), ...(kubernetes ? { kubernetes } : {}), base: await session.base, ...(kept ? { seed: kept.seed } : {}) };
 }
 
 // The pure plan of one card: `recipe` is the session's recipe, or a cluster node's view of it.
 export function planNode(session: BuildSession, gathered: GatheredBuild, recipe: Recipe, options: NodeOptions = {}): Plan {
   const { facts, recipeSha256, base, kubernetes } = gathered;
   const { clock } = session;
-  const profile = kubernetes ? planKubernetesNode(recipe, facts, kubernetes, options.role) : { entries: [], inputs: [] };
+  const profile = kubernetes ? planKubernetesNode(recipe, facts, kubernetes, gathered.scripts, options.role) : { entries: [], inputs: [] };
   const instanceSeed = options.role ? `instance:${recipeSha256}:${recipe.hostname ?? ''}` : `instance:${recipeSha256}`;
   const instanceToken = gathered.seed ? deriveSecretToken({ seed: gathered.seed }, `instance:${recipe.hostname ?? ''}`, 12) : clock.token(instanceSeed, 12);
   return buildPlan(recipe, facts, {
@@ -95,6 +99,7 @@ export function planNode(session: BuildSession, gathered: GatheredBuild, recipe:
     ...(gathered.passwordHash ? { passwordHash: gathered.passwordHash } : {}),
     instanceId: `pikube-${instanceToken}`,
     ...(options.ownHostKeys ? { ownHostKeys: true } : {}),
+    keepHostKeysScript: gathered.scripts.keepHostKeys,
     extraEntries: [...profile.entries, ...(options.extraEntries ?? [])],
     extraInputs: profile.inputs,
   });
