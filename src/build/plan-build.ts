@@ -61,6 +61,7 @@ export async function gatherBuild(session: BuildSession, image: string, workDir:
   const { recipe, directory, text } = session.loaded;
   const facts = { ...(await readImageFacts(image, describeBase(session))), path: session.archivePath };
   const { overlay, sources } = await session.inputs;
+  const scripts = await readOverlayScripts();
   const recipeSha256 = createHash('sha256').update(text).digest('hex');
   const { clock } = session;
   const passwordHash = recipe.user?.passwordHash ?? (recipe.user?.password
@@ -78,7 +79,6 @@ export async function gatherBuild(session: BuildSession, image: string, workDir:
       ...(kept ? { secrets: { ...(kept.k3s ? { k3s: kept.k3s } : {}), ...(kept.static ? { static: kept.static } : {}) } } : {}),
     });
   }
-  const scripts = await readOverlayScripts();
   return { facts, overlay, sources, recipeSha256, scripts, ...(passwordHash ? { passwordHash } : {}), ...(kubernetes ? { kubernetes } : {}), base: await session.base, ...(kept ? { seed: kept.seed } : {}) };
 }
 
