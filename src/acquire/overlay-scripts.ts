@@ -14,12 +14,15 @@ export const OVERLAY_SCRIPT_FILES = {
 
 export type OverlayScripts = Record<keyof typeof OVERLAY_SCRIPT_FILES, LocalFile>;
 
+// The one script under overlay/ that no card holds: `pikube boot-test` runs it over SSH on the booted copy.
+export const LOGIN_PROBE_FILE = 'boot-test/login-probe.sh';
+
 // The package's overlay/ folder, the same from src/ (tsx) and from the compiled dist/.
 export const OVERLAY_DIR = fileURLToPath(new URL('../../overlay/', import.meta.url));
 
-// The host path of one of pikube's scripts.
-export function locateOverlayScript(name: keyof typeof OVERLAY_SCRIPT_FILES): string {
-  return `${OVERLAY_DIR}${OVERLAY_SCRIPT_FILES[name]}`;
+// The host path of one of pikube's card scripts, or of the login probe.
+export function locateOverlayScript(name: keyof typeof OVERLAY_SCRIPT_FILES | 'loginProbe'): string {
+  return `${OVERLAY_DIR}${name === 'loginProbe' ? LOGIN_PROBE_FILE : OVERLAY_SCRIPT_FILES[name]}`;
 }
 
 // Reads and hashes every pikube script once per build, before planning; a missing one is a broken install.

@@ -3,7 +3,7 @@ import { join, relative } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
 import { parse } from 'yaml';
-import { locateOverlayScript, OVERLAY_DIR, OVERLAY_SCRIPT_FILES, readOverlayScripts, type OverlayScripts } from '../../src/acquire/overlay-scripts.ts';
+import { LOGIN_PROBE_FILE, locateOverlayScript, OVERLAY_DIR, OVERLAY_SCRIPT_FILES, readOverlayScripts, type OverlayScripts } from '../../src/acquire/overlay-scripts.ts';
 import { recipeSchema } from '../../src/config/schema.ts';
 import { FIRSTBOOT_RECORDS, LOGIN_RELEASE_DIR, planFirstBoot } from '../../src/kube/firstboot.ts';
 import { PIN_MARK, planServerPin } from '../../src/kube/k3s/pin-server.ts';
@@ -12,8 +12,8 @@ import { planIdentity } from '../../src/plan/identity-entries.ts';
 import type { ImageFacts, PlanEntry } from '../../src/plan/types.ts';
 
 // pikube's shell scripts are real files under overlay/: each one is checked as a shell script, each is placed by
-// some plan byte for byte (no orphan, nothing still written from a string), and each agrees with the paths and
-// marks the TypeScript side uses.
+// some plan byte for byte (no orphan, nothing still written from a string; the login probe, which boot-test runs
+// over SSH, is tested in test/boot-test), and each agrees with the paths and marks the TypeScript side uses.
 
 async function listOverlayFiles(): Promise<string[]> {
   const entries = await readdir(OVERLAY_DIR, { withFileTypes: true, recursive: true });
@@ -22,7 +22,7 @@ async function listOverlayFiles(): Promise<string[]> {
 
 test('every overlay script passes shellcheck, sh -n and its own shell\'s -n, and is executable', async (t) => {
   const files = (await listOverlayFiles()).filter((file) => file.endsWith('.sh'));
-  t.true(files.length >= 5);
+  t.true(files.length >= 6);
   for (const file of files) {
     const path = join(OVERLAY_DIR, file);
     const shebang = /^#!\/bin\/(sh|bash)\b/.exec(await readFile(path, 'utf8'));
@@ -67,7 +67,7 @@ function planEveryScript(scripts: OverlayScripts): PlanEntry[] {
 }
 
 test('every file in overlay/ is one of pikube\'s scripts, and some plan places each one from its file, 0755, root-owned', async (t) => {
-  t.deepEqual(await listOverlayFiles(), Object.values(OVERLAY_SCRIPT_FILES).sort(), 'no orphan in overlay/, none listed but missing');
+  t.deepEqual(await listOverlayFiles(), [...Object.values(OVERLAY_SCRIPT_FILES), LOGIN_PROBE_FILE].sort(), 'no orphan in overlay/, none listed but missing');
   const scripts = await readOverlayScripts();
   const placed = planEveryScript(scripts).flatMap((entry) => (entry.type === 'file' && entry.content.kind === 'host' ? [entry] : []));
   for (const [name, file] of Object.entries(scripts)) {
@@ -91,6 +91,7 @@ test('the scripts name the same paths and marks as the TypeScript that places th
   t.true(finish.includes(`\nBOOTS=${FIRSTBOOT_RECORDS.boots}\n`));
   t.true(finish.includes(`\nJOURNAL=${FIRSTBOOT_RECORDS.journal}\n`));
   t.true(finish.includes(`\nRELEASE_DIR=${LOGIN_RELEASE_DIR}\n`));
+  t.true((await readFile(locateOverlayScript('loginProbe'), 'utf8')).includes(`\nRELEASE_DIR=${LOGIN_RELEASE_DIR}\n`), 'the login probe waits on the folder the finish script opens');
   t.true((await text('pinServer')).includes(`\nmark='${PIN_MARK}'\n`));
   t.true((await text('podRoutes')).includes(`\nroutes=\${1:-${POD_ROUTES_FILE}}\n`));
   const unit = entries.find((e) => e.path === '/etc/systemd/system/pikube-pod-routes.service');
