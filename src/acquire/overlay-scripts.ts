@@ -12,6 +12,7 @@ export const OVERLAY_SCRIPT_FILES = {
   keepHostKeys: 'identity/keep-host-keys.sh',
 } as const;
 
+// Each card script read and hashed, by name: what gathering hands the plan.
 export type OverlayScripts = Record<keyof typeof OVERLAY_SCRIPT_FILES, LocalFile>;
 
 // The one script under overlay/ that no card holds: `pikube boot-test` runs it over SSH on the booted copy.

@@ -4,7 +4,8 @@ import { makeEnableLink, makeFileEntry, makeHostContent, makeTextEntry } from '.
 import type { PlanEntry } from '../plan/types.ts';
 
 // Where the probe and the card's boot-test unit meet: the unit makes the folder once first boot is over and powers
-// the machine off when the probe leaves the release file there (or its wait runs out).
+// the machine off when the probe leaves the release file there (or its wait runs out); both scripts
+// (overlay/firstboot/boot-test-finish.sh, overlay/boot-test/login-probe.sh) name the same folder.
 export const LOGIN_RELEASE_DIR = '/run/pikube-boot-test';
 
 export const FIRSTBOOT_UNIT_PATH = '/etc/systemd/system/pikube-firstboot.service';
