@@ -1,7 +1,9 @@
+import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runOverSsh, type SshLogin } from '../tools/ssh.ts';
-import { makeLoginProbe, parseLoginReport, type LoginReport } from './login-report.ts';
+import { locateOverlayScript } from '../acquire/overlay-scripts.ts';
+import { parseLoginReport, type LoginReport } from './login-report.ts';
 
 // One SSH login to a booting machine, tried again until it works or the deadline.
 export interface LoginAttempts {
@@ -33,12 +35,13 @@ const CONNECT_TIMEOUT_SECONDS = 20;
 const RETRY_PAUSE_MS = 3000;
 
 // Logs in as the user (sshd comes up some time into the boot, and cloud-init makes the user later still) and runs
-// the probe once; each failed connection is retried after a pause until the deadline or the machine powers off.
+// the probe (overlay/boot-test/login-probe.sh) once; each failed connection is retried after a pause until the deadline or the machine powers off.
 export async function logInWhileBooted(attempts: LoginAttempts): Promise<LoginOutcome> {
   const login: SshLogin = {
     user: attempts.user, port: attempts.port, knownHosts: attempts.knownHosts, connectTimeoutSeconds: CONNECT_TIMEOUT_SECONDS,
     ...(attempts.identity ? { identity: attempts.identity } : {}),
   };
+  const probe = await readFile(locateOverlayScript('loginProbe'), 'utf8');
   const started = performance.now();
   let tries = 0;
   let error = 'the machine powered off before sshd answered';
@@ -46,7 +49,7 @@ export async function logInWhileBooted(attempts: LoginAttempts): Promise<LoginOu
   while (!attempts.stopped() && performance.now() < attempts.deadline) {
     tries += 1;
     const budget = Math.max(1000, attempts.deadline - performance.now());
-    const result = await runOverSsh(login, makeLoginProbe(attempts.waitSeconds), Math.min(budget, (attempts.waitSeconds + 120) * 1000), attempts.signal);
+    const result = await runOverSsh(login, probe, [String(attempts.waitSeconds)], Math.min(budget, (attempts.waitSeconds + 120) * 1000), attempts.signal);
     const seconds = (performance.now() - started) / 1000;
     if (result.timedOut) {
       error = `ssh did not finish within ${Math.round(Math.min(budget, (attempts.waitSeconds + 120) * 1000) / 1000)} s`;

@@ -1,5 +1,3 @@
-import { LOGIN_RELEASE_DIR } from '../kube/firstboot.ts';
-
 // What a user checks first after logging in to a new Pi, as read over SSH by boot-test.
 export interface LoginReport {
   hostname: string;
@@ -27,35 +25,7 @@ export interface LoginExpectation {
   network?: { interface: string; address: string };
 }
 
-// The shell script one login runs: wait (at most WAIT seconds) for first boot to be over, print each fact under an
-// `@@ name` line, then release the machine to power off.
-export function makeLoginProbe(waitSeconds: number): string {
-  return `set -u
-i=0
-while [ ! -d ${LOGIN_RELEASE_DIR} ] && [ "$i" -lt ${waitSeconds} ]; do sleep 1; i=$((i + 1)); done
-PIKUBE_SERVICE=''
-PIKUBE_BOOT=/boot/firmware
-# shellcheck source=/dev/null
-. /etc/pikube/firstboot.env 2>/dev/null
-echo "@@ ready"; if [ -d ${LOGIN_RELEASE_DIR} ]; then echo yes; else echo no; fi
-echo "@@ hostname"; hostname
-echo "@@ user"; id -un
-echo "@@ uid"; id -u
-echo "@@ groups"; id -Gn
-echo "@@ ipv4"; ip -4 -o addr show
-echo "@@ sshd"; for unit in ssh.service sshd.service; do if systemctl cat "$unit" >/dev/null 2>&1; then echo "$unit $(systemctl is-active "$unit")"; break; fi; done
-echo "@@ kube"; [ -n "$PIKUBE_SERVICE" ] && echo "$PIKUBE_SERVICE $(systemctl is-active "$PIKUBE_SERVICE")"
-echo "@@ boot-mount-point"; echo "$PIKUBE_BOOT"
-echo "@@ boot-mount"; findmnt -n -o SOURCE,TARGET,FSTYPE --mountpoint "$PIKUBE_BOOT"
-echo "@@ firstboot"; echo "$(systemctl show -p ActiveState --value pikube-firstboot.service) $(systemctl show -p Result --value pikube-firstboot.service)"
-echo "@@ status"; tail -n 1 "$PIKUBE_BOOT/pikube-status.txt" 2>/dev/null
-echo "@@ end"
-[ -d ${LOGIN_RELEASE_DIR} ] && touch ${LOGIN_RELEASE_DIR}/release
-exit 0
-`;
-}
-
-// Reads the probe's output back into a report; undefined when it stopped before its last section.
+// Reads the output of the login probe (overlay/boot-test/login-probe.sh) back into a report; undefined when it stopped before its last section.
 export function parseLoginReport(text: string): LoginReport | undefined {
   const sections = new Map<string, string[]>();
   let current: string[] | undefined;

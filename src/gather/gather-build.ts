@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { AcquiredBase } from '../acquire/acquire-base.ts';
 import type { LocalFile, OverlayItem } from '../acquire/local-inputs.ts';
+import { readOverlayScripts, type OverlayScripts } from '../acquire/overlay-scripts.ts';
 import { readImageFacts } from '../image/read-facts.ts';
 import { listClusterNodes } from '../kube/cluster-nodes.ts';
 import type { KubernetesShared } from '../kube/plan-kubernetes.ts';
@@ -22,6 +23,8 @@ export interface GatheredBuild {
   recipeSha256: string;
   passwordHash?: string;
   kubernetes?: KubernetesShared;
+  // pikube's own shell scripts from its overlay/ folder, read and hashed for every card's plan.
+  scripts: OverlayScripts;
   base: AcquiredBase;
   // A cluster's kept seed: instance ids and the password salt come from it, so rebuilt cards stay the same.
   seed?: string;
@@ -40,6 +43,7 @@ export async function gatherBuild(session: BuildSession, image: string, workDir:
   const { recipe, directory, text } = session.loaded;
   const facts = { ...(await readImageFacts(image, describeBase(session))), path: session.archivePath };
   const { overlay, sources } = await session.inputs;
+  const scripts = await readOverlayScripts();
   const recipeSha256 = createHash('sha256').update(text).digest('hex');
   const { clock } = session;
   const passwordHash = recipe.user?.passwordHash ?? (recipe.user?.password
@@ -57,5 +61,5 @@ export async function gatherBuild(session: BuildSession, image: string, workDir:
       ...(kept ? { secrets: { ...(kept.k3s ? { k3s: kept.k3s } : {}), ...(kept.static ? { static: kept.static } : {}) } } : {}),
     });
   }
-  return { facts, overlay, sources, recipeSha256, ...(passwordHash ? { passwordHash } : {}), ...(kubernetes ? { kubernetes } : {}), base: await session.base, ...(kept ? { seed: kept.seed } : {}) };
+  return { facts, overlay, sources, recipeSha256, scripts, ...(passwordHash ? { passwordHash } : {}), ...(kubernetes ? { kubernetes } : {}), base: await session.base, ...(kept ? { seed: kept.seed } : {}) };
 }

@@ -1,9 +1,8 @@
 import { resolve } from 'node:path';
 import type { AcquireOptions } from '../acquire/acquire-options.ts';
-import { readLocalFile, readOverlay } from '../acquire/local-inputs.ts';
+import { readOverlay } from '../acquire/local-inputs.ts';
 import type { Recipe } from '../config/schema.ts';
 import { InternalError, UserError } from '../errors.ts';
-import { FIRSTBOOT_SCRIPT } from '../kube/firstboot.ts';
 import type { K3sPki } from '../kube/pki/k3s-pki.ts';
 import { generateK3sPki } from '../kube/pki/k3s-pki.ts';
 import type { KubeNodeRole, KubernetesShared } from '../kube/plan-kubernetes.ts';
@@ -53,8 +52,7 @@ export async function gatherKubernetes(recipe: Recipe, facts: ImageFacts, contex
   const artifacts = await acquireK3s(kubernetes.version, facts.architecture, context.acquire);
   const { tarballs, inputs: imageInputs } = await pullImageTarballs(recipe.images, facts.architecture, context.workDir, context.acquire);
   const pki = context.secrets?.k3s ?? await generateK3sPki({ notBefore: new Date(context.builtAt.getTime() - DAY_MS) });
-  const script = await readLocalFile(FIRSTBOOT_SCRIPT, 'pikube first-boot script');
   const apps = await gatherApps(recipe, context.recipeDir, context.workDir, context.acquire);
-  return { distribution: 'k3s', artifacts, tarballs, imageInputs, builds, pki, script, builtAt: context.builtAt, apps };
+  return { distribution: 'k3s', artifacts, tarballs, imageInputs, builds, pki, builtAt: context.builtAt, apps };
 }
 

@@ -1,8 +1,6 @@
 import { join } from 'node:path';
-import { readLocalFile } from '../acquire/local-inputs.ts';
 import { resolveStaticRelease } from '../acquire/static-release.ts';
 import type { Recipe } from '../config/schema.ts';
-import { FIRSTBOOT_SCRIPT } from '../kube/firstboot.ts';
 import { API_PORT, listNodeAddresses, makeServerUrl } from '../kube/node-address.ts';
 import { generateKubeadmPki } from '../kube/pki/kubeadm-pki.ts';
 import { generateBootstrapToken } from '../kube/static/bootstrap-token.ts';
@@ -47,7 +45,6 @@ export async function gatherStatic(recipe: Recipe, facts: ImageFacts, context: K
     server: { node, ...(advertiseIp ? { advertiseIp } : {}), localServer, externalServer },
     ...(cluster ? { bootstrap: kept?.bootstrap ?? generateBootstrapToken() } : {}),
     pkiRequest,
-    script: await readLocalFile(FIRSTBOOT_SCRIPT, 'pikube first-boot script'),
     builtAt: context.builtAt,
   };
 }

@@ -1,19 +1,18 @@
 import { basename } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { LocalFile } from '../acquire/local-inputs.ts';
+import type { OverlayScripts } from '../acquire/overlay-scripts.ts';
 import { makeEnableLink, makeFileEntry, makeHostContent, makeTextEntry } from '../plan/entries.ts';
 import type { PlanEntry } from '../plan/types.ts';
 
 // Where the probe and the card's boot-test unit meet: the unit makes the folder once first boot is over and powers
-// the machine off when the probe leaves the release file there (or its wait runs out).
+// the machine off when the probe leaves the release file there (or its wait runs out); both scripts
+// (overlay/firstboot/boot-test-finish.sh, overlay/boot-test/login-probe.sh) name the same folder.
 export const LOGIN_RELEASE_DIR = '/run/pikube-boot-test';
 
-// The first-boot script ships as a static file in overlay/; prepare reads and hashes it like any other input.
-export const FIRSTBOOT_SCRIPT = fileURLToPath(new URL('../../overlay/firstboot/pikube-firstboot.sh', import.meta.url));
 export const FIRSTBOOT_UNIT_PATH = '/etc/systemd/system/pikube-firstboot.service';
 // Installed beside first boot, inert unless `pikube boot-test` boots a copy with pikube.test on the command line.
 export const BOOT_TEST_UNIT_PATH = '/etc/systemd/system/pikube-boot-test.service';
-// Where the first boot and the boot-test unit leave their records in the root partition (read back by boot-test).
+// Where the first boot and the boot-test unit leave their records in the root partition (read back by boot-test);
+// overlay/firstboot/pikube-firstboot.sh and boot-test-finish.sh name the same paths.
 export const FIRSTBOOT_RECORDS = {
   done: '/var/lib/pikube/firstboot.done',
   runs: '/var/lib/pikube/firstboot.runs',
@@ -33,7 +32,8 @@ export interface FirstBootOptions {
   imageDir: string;
   // name=directory pairs of Dockerfile contexts copied into the image, built on the Pi.
   builds: Array<{ name: string; directory: string }>;
-  script: LocalFile;
+  // overlay/firstboot/pikube-firstboot.sh and boot-test-finish.sh, read and hashed at gather time.
+  scripts: Pick<OverlayScripts, 'firstBoot' | 'bootTestFinish'>;
   after: string;
   // Further PIKUBE_* settings the profile's steps read (the static profile's kubeconfig, pause image, …).
   env?: Record<string, string>;
@@ -73,25 +73,6 @@ StandardError=journal+console
 [Install]
 WantedBy=multi-user.target
 `;
-  const finish = `#!/bin/sh
-# pikube boot-test only (pikube.test on the kernel command line): records this boot and the journal of first boot,
-# the node's runtime (k3s, k3s-agent or kubelet, and containerd) where boot-test reads them from the copy, then
-# powers the emulated machine off. With pikube.ssh=SECONDS boot-test logs in over SSH first: the folder tells its
-# login that first boot is over, and the machine powers off once the login leaves the release file (or SECONDS pass).
-mkdir -p /var/lib/pikube
-echo "$(cat /proc/sys/kernel/random/boot_id) firstboot=$(systemctl show -p Result --value pikube-firstboot.service)" >>${FIRSTBOOT_RECORDS.boots}
-journalctl -b --no-pager -o short-monotonic -u pikube-firstboot.service -u containerd.service -u k3s.service -u k3s-agent.service -u kubelet.service 2>&1 | tail -n 300 >${FIRSTBOOT_RECORDS.journal}
-wait=$(sed -n 's/.*pikube\\.ssh=\\([0-9][0-9]*\\).*/\\1/p' /proc/cmdline)
-if [ -n "$wait" ]; then
-  mkdir -m 1777 ${LOGIN_RELEASE_DIR} 2>/dev/null || chmod 1777 ${LOGIN_RELEASE_DIR}
-  echo "pikube-boot-test: first boot is over, waiting up to $wait s for the SSH login"
-  i=0
-  while [ ! -e ${LOGIN_RELEASE_DIR}/release ] && [ "$i" -lt "$wait" ]; do sleep 1; i=$((i + 1)); done
-fi
-echo "pikube-boot-test: powering off"
-sync
-systemctl --no-block poweroff
-`;
   const testUnit = `[Unit]
 Description=pikube boot-test: power off once first boot is over (only when pikube boot-test runs this card in an emulator)
 ConditionKernelCommandLine=pikube.test
@@ -107,11 +88,11 @@ StandardError=journal+console
 WantedBy=multi-user.target
 `;
   return [
-    makeFileEntry('root', '/usr/local/lib/pikube/firstboot.sh', makeHostContent(options.script), 0o755, ORIGIN),
+    makeFileEntry('root', '/usr/local/lib/pikube/firstboot.sh', makeHostContent(options.scripts.firstBoot), 0o755, ORIGIN),
     makeTextEntry('root', '/etc/pikube/firstboot.env', env, 0o644, ORIGIN),
     makeTextEntry('root', FIRSTBOOT_UNIT_PATH, unit, 0o644, ORIGIN),
     makeEnableLink(basename(FIRSTBOOT_UNIT_PATH), ORIGIN),
-    makeTextEntry('root', '/usr/local/lib/pikube/boot-test-finish.sh', finish, 0o755, ORIGIN),
+    makeFileEntry('root', '/usr/local/lib/pikube/boot-test-finish.sh', makeHostContent(options.scripts.bootTestFinish), 0o755, ORIGIN),
     makeTextEntry('root', BOOT_TEST_UNIT_PATH, testUnit, 0o644, ORIGIN),
     makeEnableLink(basename(BOOT_TEST_UNIT_PATH), 'pikube boot-test, inert without pikube.test'),
   ];

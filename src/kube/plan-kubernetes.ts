@@ -1,4 +1,5 @@
 import type { LocalFile, OverlayItem } from '../acquire/local-inputs.ts';
+import type { OverlayScripts } from '../acquire/overlay-scripts.ts';
 import type { Recipe } from '../config/schema.ts';
 import { InternalError } from '../errors.ts';
 import type { BuildInput, ImageFacts, PlanEntry } from '../plan/types.ts';
@@ -41,26 +42,26 @@ interface K3sShared {
   imageInputs: BuildInput[];
   builds: Array<{ name: string; items: OverlayItem[] }>;
   pki: K3sPki;
-  script: LocalFile;
   builtAt: Date;
   apps: AppsBundle;
 }
 
-// One card's profile entries from the shared inputs; `node` places it in a cluster (a lone server without it).
-export function planKubernetesNode(recipe: Recipe, facts: ImageFacts, shared: KubernetesShared, node?: KubeNodeRole): KubernetesPlan {
+// One card's profile entries from the shared inputs and pikube's scripts; `node` places it in a cluster (a lone
+// server without it).
+export function planKubernetesNode(recipe: Recipe, facts: ImageFacts, shared: KubernetesShared, scripts: OverlayScripts, node?: KubeNodeRole): KubernetesPlan {
   if (!recipe.hostname) throw new InternalError('a Kubernetes node without a hostname passed the recipe checks');
   if (node && node.distribution !== shared.distribution) throw new InternalError(`a ${node.distribution} node role for a ${shared.distribution} build`);
   const isServer = node?.role !== 'agent';
   const apps = isServer ? planApps(shared.apps, shared.distribution) : [];
   const appInputs = isServer ? listAppInputs(shared.apps) : [];
   if (shared.distribution === 'static') {
-    const plan = planStaticNode(recipe, facts, shared, node?.distribution === 'static' ? node : undefined);
+    const plan = planStaticNode(recipe, facts, shared, scripts, node?.distribution === 'static' ? node : undefined);
     return { entries: [...plan.entries, ...apps], inputs: [...plan.inputs, ...appInputs] };
   }
-  const { artifacts, tarballs, imageInputs, builds, pki, script, builtAt } = shared;
+  const { artifacts, tarballs, imageInputs, builds, pki, builtAt } = shared;
   const entries = planK3s(recipe, facts, {
     version: artifacts.version, binary: artifacts.binary, airgap: artifacts.airgap, pki,
-    images: tarballs.map(({ reference, file }) => ({ reference, file })), builds, script, builtAt, ...(node?.distribution === 'k3s' ? { node } : {}),
+    images: tarballs.map(({ reference, file }) => ({ reference, file })), builds, scripts, builtAt, ...(node?.distribution === 'k3s' ? { node } : {}),
   });
   return {
     entries: [...entries, ...apps],

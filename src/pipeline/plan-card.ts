@@ -27,7 +27,7 @@ export interface NodeOptions {
 export function planNode(session: BuildSession, gathered: GatheredBuild, recipe: Recipe, options: NodeOptions = {}): Plan {
   const { facts, recipeSha256, base, kubernetes } = gathered;
   const { clock } = session;
-  const profile = kubernetes ? planKubernetesNode(recipe, facts, kubernetes, options.role) : { entries: [], inputs: [] };
+  const profile = kubernetes ? planKubernetesNode(recipe, facts, kubernetes, gathered.scripts, options.role) : { entries: [], inputs: [] };
   const instanceSeed = options.role ? `instance:${recipeSha256}:${recipe.hostname ?? ''}` : `instance:${recipeSha256}`;
   const instanceToken = gathered.seed ? deriveSecretToken({ seed: gathered.seed }, `instance:${recipe.hostname ?? ''}`, 12) : clock.token(instanceSeed, 12);
   return buildPlan(recipe, facts, {
@@ -40,6 +40,7 @@ export function planNode(session: BuildSession, gathered: GatheredBuild, recipe:
     ...(gathered.passwordHash ? { passwordHash: gathered.passwordHash } : {}),
     instanceId: `pikube-${instanceToken}`,
     ...(options.ownHostKeys ? { ownHostKeys: true } : {}),
+    keepHostKeysScript: gathered.scripts.keepHostKeys,
     extraEntries: [...profile.entries, ...(options.extraEntries ?? [])],
     extraInputs: profile.inputs,
   });

@@ -1,7 +1,8 @@
 import { stringify } from 'yaml';
+import type { LocalFile } from '../acquire/local-inputs.ts';
 import type { Recipe } from '../config/schema.ts';
 import type { ImageFacts, PlanEntry } from './types.ts';
-import { makeTextEntry } from './entries.ts';
+import { makeFileEntry, makeHostContent, makeTextEntry } from './entries.ts';
 
 export interface IdentityInputs {
   // Hashed on the host before planning (plain passwords never reach the image).
@@ -9,6 +10,8 @@ export interface IdentityInputs {
   instanceId: string;
   // pikube writes this card's SSH host keys (cluster cards): nothing on the Pi may delete and remake them.
   ownHostKeys?: boolean;
+  // overlay/identity/keep-host-keys.sh, read and hashed at gather time: replaces raspberrypi-sys-mods' regeneration.
+  keepHostKeysScript: LocalFile;
 }
 
 // Hostname, login user, SSH keys and Wi-Fi, written the way the base honours them: cloud-init NoCloud files on
@@ -24,7 +27,7 @@ export function planIdentity(recipe: Recipe, facts: ImageFacts, inputs: Identity
   } else if (recipe.network) {
     entries.push(...staticAddressEntries(recipe.network, facts));
   }
-  if (inputs.ownHostKeys) entries.push(...keepHostKeyEntries(facts));
+  if (inputs.ownHostKeys) entries.push(...keepHostKeyEntries(facts, inputs.keepHostKeysScript));
   return entries;
 }
 
@@ -32,17 +35,17 @@ const SYS_MODS_FIRSTBOOT = 'init=/usr/lib/raspberrypi-sys-mods/firstboot';
 
 // raspberrypi-sys-mods deletes and remakes every host key at first boot: regenerate_ssh_host_keys.service (masked
 // here), and on Bookworm also its firstboot init (`init=` on the kernel command line), which calls the script
-// directly. There the script is replaced by one that keeps existing keys and makes only missing ones, then
-// disables the service as the original does; a package upgrade restores the original, which never runs again.
-function keepHostKeyEntries(facts: ImageFacts): PlanEntry[] {
+// directly. There the script is replaced by `script` (overlay/identity/keep-host-keys.sh), which keeps existing keys
+// and makes only missing ones, then disables the service as the original does; a package upgrade restores the
+// original, which never runs again.
+function keepHostKeyEntries(facts: ImageFacts, script: LocalFile): PlanEntry[] {
   const origin = 'cluster card host keys (raspberrypi-sys-mods regeneration off)';
   const entries: PlanEntry[] = [];
   if (facts.hostKeyRegeneration) {
     entries.push({ type: 'symlink', partition: 'root', path: '/etc/systemd/system/regenerate_ssh_host_keys.service', target: '/dev/null', uid: 0, gid: 0, origin });
   }
   if (facts.cmdline?.split(/\s+/).includes(SYS_MODS_FIRSTBOOT)) {
-    entries.push(makeTextEntry('root', '/usr/lib/raspberrypi-sys-mods/regenerate_ssh_host_keys',
-      '#!/bin/sh -e\n# pikube: this card\'s SSH host keys were made by `pikube build`; keep them, make only missing ones.\nssh-keygen -A >/dev/null\nsystemctl -q disable regenerate_ssh_host_keys 2>/dev/null || true\n', 0o755, origin));
+    entries.push(makeFileEntry('root', '/usr/lib/raspberrypi-sys-mods/regenerate_ssh_host_keys', makeHostContent(script), 0o755, origin));
   }
   return entries;
 }

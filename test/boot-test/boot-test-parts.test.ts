@@ -1,11 +1,12 @@
-import { readdir } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
 import { parseBootConfig } from '../../src/boot-test/boot-config.ts';
 import { readMilestone } from '../../src/boot-test/console-timeline.ts';
 import { logInWhileBooted, pickFreePort } from '../../src/boot-test/log-in.ts';
-import { judgeLogin, makeLoginProbe, parseLoginReport } from '../../src/boot-test/login-report.ts';
+import { locateOverlayScript } from '../../src/acquire/overlay-scripts.ts';
+import { judgeLogin, parseLoginReport } from '../../src/boot-test/login-report.ts';
 import { makeNetworkArgs, pickMachine } from '../../src/boot-test/machines.ts';
 import { planLogin } from '../../src/boot-test/plan-login.ts';
 import { judgeSteps, parseStatus } from '../../src/boot-test/status-report.ts';
@@ -126,15 +127,54 @@ test('login judged against the build record: hostname, user, static address, ssh
   t.deepEqual(judgeLogin(unmounted, expected), ['the boot partition is not mounted at /boot/firmware']);
 });
 
-test('the login probe is a shell script that prints every section the parser reads and releases the machine', async (t) => {
-  const probe = makeLoginProbe(30);
-  const check = await execa('shellcheck', ['--severity=style', '-s', 'sh', '-'], { input: probe, reject: false });
-  t.is(check.exitCode, 0, check.stdout);
-  for (const section of ['ready', 'hostname', 'user', 'uid', 'groups', 'ipv4', 'sshd', 'kube', 'boot-mount-point', 'boot-mount', 'firstboot', 'status', 'end']) {
-    t.true(probe.includes(`echo "@@ ${section}"`), section);
-  }
-  t.regex(probe, /-lt 30 \]/);
-  t.regex(probe, /touch \/run\/pikube-boot-test\/release/);
+// Runs overlay/boot-test/login-probe.sh as boot-test does (`sh -s WAIT`, the script on stdin) in a private mount
+// namespace: /etc/pikube holds a first-boot env, /run is scratch with the release folder made after `openAfter`
+// seconds (as the card's finish script does), and systemctl and findmnt are stand-ins on PATH.
+async function runProbe(dir: string, wait: number, openAfter: number): Promise<{ exitCode: number; stdout: string; released: boolean }> {
+  for (const sub of ['bin', 'etc-up', 'etc-work', 'boot']) await mkdir(join(dir, sub), { recursive: true });
+  await writeFile(join(dir, 'bin/systemctl'), `#!/bin/sh
+case "$*" in
+  'cat ssh.service') exit 0 ;;
+  'is-active ssh.service') echo active ;;
+  'is-active k3s.service') echo activating ;;
+  *'-p ActiveState'*) echo active ;;
+  *'-p Result'*) echo success ;;
+esac
+`, { mode: 0o755 });
+  await writeFile(join(dir, 'bin/findmnt'), `#!/bin/sh\necho "/dev/vda1 $5 vfat"\n`, { mode: 0o755 });
+  await writeFile(join(dir, 'boot/pikube-status.txt'), '2026-01-01T00:00:01Z start        ok\n2026-01-01T00:00:03Z finish       ok      first boot finished\n');
+  await writeFile(join(dir, 'firstboot.env'), `PIKUBE_SERVICE=k3s.service\nPIKUBE_BOOT=${dir}/boot\nPIKUBE_BUILDS=""\n`);
+  const inside = `set -e
+mount --make-rprivate /
+mount -t overlay overlay -o lowerdir=/etc,upperdir=${dir}/etc-up,workdir=${dir}/etc-work /etc
+mount -t tmpfs tmpfs /run
+mkdir -p /etc/pikube
+cp ${dir}/firstboot.env /etc/pikube/firstboot.env
+(sleep ${openAfter}; mkdir -m 1777 /run/pikube-boot-test) &
+set +e
+PATH=${dir}/bin:$PATH sh -s ${wait} <${locateOverlayScript('loginProbe')}
+rc=$?
+[ -e /run/pikube-boot-test/release ] && touch ${dir}/released
+wait
+exit $rc`;
+  const run = await execa('unshare', ['--mount', '--fork', 'sh', '-c', inside], { reject: false, timeout: 30_000 });
+  return { exitCode: run.exitCode ?? -1, stdout: String(run.stdout), released: await stat(join(dir, 'released')).then(() => true, () => false) };
+}
+
+test('the login probe waits for first boot to be over, prints every section the parser reads and releases the machine', async (t) => {
+  const run = await runProbe(await makeTempDir(t), 20, 1);
+  t.is(run.exitCode, 0, run.stdout);
+  const report = parseLoginReport(run.stdout);
+  t.like(report, { ready: true, uid: '0', user: 'root', sshd: { unit: 'ssh.service', state: 'active' }, kube: { unit: 'k3s.service', state: 'activating' }, firstBoot: { state: 'active', result: 'success' } });
+  t.is(report?.bootMount?.fstype, 'vfat');
+  t.regex(report?.bootMountPoint ?? '', /\/boot$/, 'the boot folder comes from the card\'s first-boot env');
+  t.regex(report?.statusLine ?? '', /finish\s+ok\s+first boot finished/);
+  t.true(report?.addresses.some((a) => a.interface === 'lo') ?? false, String(run.stdout));
+  t.true(run.released, 'the machine may power off');
+  const late = await runProbe(await makeTempDir(t), 0, 3);
+  t.like(parseLoginReport(late.stdout), { ready: false });
+  t.false(late.released, 'nothing to release before first boot is over');
+  t.regex(await readFile(locateOverlayScript('loginProbe'), 'utf8'), /^RELEASE_DIR=\/run\/pikube-boot-test$/m);
 });
 
 test('the network: none without a login; with one, a restricted user-mode net forwarding only 127.0.0.1:PORT to port 22; none on the Pi models', (t) => {
@@ -160,6 +200,8 @@ test('ssh arguments: batch mode, a new host key into the given known_hosts only,
   }
   t.deepEqual(args.slice(args.indexOf('-i'), args.indexOf('-i') + 4), ['-i', '/tmp/key', '-o', 'IdentitiesOnly=yes']);
   t.deepEqual(args.slice(-4), ['-l', 'picard', '127.0.0.1', 'sh -s']);
+  t.is(makeSshArgs({ user: 'picard', port: 40022, knownHosts: '/tmp/kh', connectTimeoutSeconds: 20 }, ['30']).at(-1), 'sh -s 30', 'the probe\'s wait is its $1');
+  t.throws(() => makeSshArgs({ user: 'picard', port: 40022, knownHosts: '/tmp/kh', connectTimeoutSeconds: 20 }, ['30; reboot']), { message: /not a plain word/ });
   const own = makeSshArgs({ user: 'picard', port: 40022, knownHosts: '/tmp/kh', connectTimeoutSeconds: 20 });
   t.false(own.includes('-i'));
   t.false(own.includes('IdentitiesOnly=yes'));

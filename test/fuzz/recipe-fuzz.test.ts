@@ -120,7 +120,7 @@ function planRecipe(recipe: Recipe, facts: ImageFacts): void {
   }
   buildPlan({ ...recipe, kubernetes: undefined, images: [] }, facts, {
     instanceId: 'fuzz', pikubeVersion: '0.0.0', recipeSha256: 'c'.repeat(64), baseInput: { role: 'base', name: 'base.img', sha256: 'd'.repeat(64) },
-    builtAt: '2026-01-01T00:00:00Z', overlay: [], sources: new Map(recipe.files.flatMap((file, i) => (file.source ? [[i, SOURCE] as const] : []))),
+    builtAt: '2026-01-01T00:00:00Z', overlay: [], sources: new Map(recipe.files.flatMap((file, i) => (file.source ? [[i, SOURCE] as const] : []))), keepHostKeysScript: SOURCE,
     ...(recipe.user?.password ? { passwordHash: '$6$salt$hash' } : {}),
   });
 }

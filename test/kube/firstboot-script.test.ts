@@ -2,15 +2,12 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
-import { BOOT_TEST_UNIT_PATH, FIRSTBOOT_SCRIPT, planFirstBoot } from '../../src/kube/firstboot.ts';
+import { locateOverlayScript, readOverlayScripts } from '../../src/acquire/overlay-scripts.ts';
+import { BOOT_TEST_UNIT_PATH, FIRSTBOOT_RECORDS, LOGIN_RELEASE_DIR, planFirstBoot } from '../../src/kube/firstboot.ts';
 import { appendKernelFlags, CGROUP_FLAGS } from '../../src/plan/kernel-cmdline.ts';
 import { makeTempDir } from '../helpers/temp.ts';
 
-test('the first-boot script passes bash -n and shellcheck', async (t) => {
-  t.is((await execa('bash', ['-n', FIRSTBOOT_SCRIPT], { reject: false })).exitCode, 0);
-  const check = await execa('shellcheck', ['--severity=style', FIRSTBOOT_SCRIPT], { reject: false });
-  t.is(check.exitCode, 0, String(check.stdout));
-});
+const FIRSTBOOT_SCRIPT = locateOverlayScript('firstBoot');
 
 test('kernel flags are appended once to the one cmdline line, and not again on a second build', (t) => {
   const base = 'console=serial0,115200 console=tty1 root=PARTUUID=5452574f-02 rootfstype=ext4 cgroup_enable=cpuset rootwait';
@@ -20,18 +17,67 @@ test('kernel flags are appended once to the one cmdline line, and not again on a
   t.false(once.includes('\n'));
 });
 
-test('the boot-test unit is inert without pikube.test and its finish script passes shellcheck', async (t) => {
-  const script = { hostPath: FIRSTBOOT_SCRIPT, size: 1, sha256: '0'.repeat(64) } as Parameters<typeof planFirstBoot>[0]['script'];
-  const entries = planFirstBoot({ profile: 'k3s', role: 'server', node: 'pi', architecture: 'arm64', bootMount: '/boot/firmware', imageDir: '/var/lib/rancher/k3s/agent/images', builds: [], script, after: 'k3s.service' });
+test('the boot-test unit is inert without pikube.test and runs the finish script placed from overlay/', async (t) => {
+  const scripts = await readOverlayScripts();
+  const entries = planFirstBoot({ profile: 'k3s', role: 'server', node: 'pi', architecture: 'arm64', bootMount: '/boot/firmware', imageDir: '/var/lib/rancher/k3s/agent/images', builds: [], scripts, after: 'k3s.service' });
   const textOf = (path: string) => {
     const entry = entries.find((e) => e.path === path);
     return entry?.type === 'file' && entry.content.kind === 'text' ? entry.content.text : '';
   };
   t.regex(textOf(BOOT_TEST_UNIT_PATH), /^ConditionKernelCommandLine=pikube\.test$/m);
   t.regex(textOf(BOOT_TEST_UNIT_PATH), /^After=pikube-firstboot\.service$/m);
-  const check = await execa('shellcheck', ['--severity=style', '-'], { input: textOf('/usr/local/lib/pikube/boot-test-finish.sh'), reject: false });
-  t.is(check.exitCode, 0, String(check.stdout));
+  t.regex(textOf(BOOT_TEST_UNIT_PATH), /^ExecStart=\/usr\/local\/lib\/pikube\/boot-test-finish\.sh$/m);
+  t.like(entries.find((e) => e.path === '/usr/local/lib/pikube/boot-test-finish.sh'), { mode: 0o755, content: { kind: 'host', path: scripts.bootTestFinish.hostPath, sha256: scripts.bootTestFinish.sha256 } });
+  t.like(entries.find((e) => e.path === '/usr/local/lib/pikube/firstboot.sh'), { mode: 0o755, content: { kind: 'host', path: scripts.firstBoot.hostPath, sha256: scripts.firstBoot.sha256 } });
   t.true(entries.some((e) => e.type === 'symlink' && e.path === '/etc/systemd/system/multi-user.target.wants/pikube-boot-test.service'));
+});
+
+// Runs the real boot-test finish script in a private mount namespace: /var/lib and /run are scratch, /proc/cmdline
+// is `cmdline`, and systemctl and journalctl are stand-ins on PATH (poweroff is recorded, not done). With `release`
+// a stand-in login leaves the release file once the folder appears, as boot-test's SSH probe does.
+async function runFinish(dir: string, cmdline: string, release: boolean): Promise<{ exitCode: number; stdout: string; boots: string; journal: string; systemctl: string; releaseMode: string }> {
+  const stub = (body: string) => `#!/bin/sh\n${body}\n`;
+  const files: Record<string, string> = {
+    'bin/systemctl': stub(`echo "$*" >>${dir}/systemctl.calls\ncase "$*" in *'show -p Result'*) echo success ;; esac`),
+    'bin/journalctl': stub(`echo "journal asked for: $*"`),
+    cmdline: `${cmdline}\n`,
+  };
+  for (const sub of ['bin', 'lib-up', 'lib-work']) await mkdir(join(dir, sub), { recursive: true });
+  for (const [name, body] of Object.entries(files)) await writeFile(join(dir, name), body, { mode: name.startsWith('bin/') ? 0o755 : 0o644 });
+  const login = release ? `(while [ ! -d ${LOGIN_RELEASE_DIR} ]; do sleep 0.1; done; stat -c %a ${LOGIN_RELEASE_DIR} >${dir}/release-mode; touch ${LOGIN_RELEASE_DIR}/release) &` : '';
+  const inside = `set -e
+mount --make-rprivate /
+mount -t overlay overlay -o lowerdir=/var/lib,upperdir=${dir}/lib-up,workdir=${dir}/lib-work /var/lib
+mount -t tmpfs tmpfs /run
+mount --bind ${dir}/cmdline /proc/cmdline
+${login}
+set +e
+PATH=${dir}/bin:$PATH ${locateOverlayScript('bootTestFinish')}
+rc=$?
+cp ${FIRSTBOOT_RECORDS.boots} ${dir}/boots 2>/dev/null
+cp ${FIRSTBOOT_RECORDS.journal} ${dir}/journal 2>/dev/null
+wait
+exit $rc`;
+  const run = await execa('unshare', ['--mount', '--fork', 'sh', '-c', inside], { reject: false, timeout: 30_000 });
+  const read = (name: string) => readFile(join(dir, name), 'utf8').catch(() => '');
+  return { exitCode: run.exitCode ?? -1, stdout: String(run.stdout), boots: await read('boots'), journal: await read('journal'), systemctl: await read('systemctl.calls'), releaseMode: await read('release-mode') };
+}
+
+test('the boot-test finish script records the boot and the journal where boot-test reads them, then powers off', async (t) => {
+  const run = await runFinish(await makeTempDir(t), 'console=ttyAMA0 pikube.test', false);
+  t.is(run.exitCode, 0, run.stdout);
+  t.regex(run.boots, /^[0-9a-f-]{36} firstboot=success\n$/);
+  t.regex(run.journal, /^journal asked for: -b .*-u pikube-firstboot\.service .*-u k3s-agent\.service -u kubelet\.service/);
+  t.regex(run.systemctl, /--no-block poweroff\n$/);
+  t.notRegex(run.stdout, /waiting/, 'no SSH wait without pikube.ssh');
+});
+
+test('with pikube.ssh=SECONDS the finish script opens the release folder to the login and powers off once it is released', async (t) => {
+  const run = await runFinish(await makeTempDir(t), 'console=ttyAMA0 pikube.test pikube.ssh=20', true);
+  t.is(run.exitCode, 0, run.stdout);
+  t.regex(run.stdout, /first boot is over, waiting up to 20 s for the SSH login\npikube-boot-test: powering off/);
+  t.is(run.releaseMode.trim(), '1777', 'any login user may leave the release file');
+  t.regex(run.systemctl, /--no-block poweroff\n$/);
 });
 
 // Runs the real first-boot script as a static cluster's agent in a private mount namespace: /etc and /var/lib are

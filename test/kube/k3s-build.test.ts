@@ -1,8 +1,9 @@
-import { stat, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
 import { parse } from 'yaml';
+import { locateOverlayScript } from '../../src/acquire/overlay-scripts.ts';
 import { runCli } from '../helpers/cli.ts';
 import { checkFilesystems, makeBase, readBootFile, readRootFile, sha256, statInImage } from '../helpers/image.ts';
 import { serveK3sRelease } from '../helpers/k3s-release.ts';
@@ -38,7 +39,7 @@ test('a Hypriot-shaped armhf base becomes a k3s server card with a trusted kubec
     '/etc/systemd/system/k3s.service', '/etc/systemd/system/k3s.service.env', '/etc/systemd/system/multi-user.target.wants/k3s.service',
     '/var/lib/rancher/k3s/agent/images/k3s-airgap-images-arm.tar.zst', `${TLS}/server-ca.crt`, `${TLS}/server-ca.key`, `${TLS}/client-ca.key`,
     `${TLS}/etcd/peer-ca.key`, `${TLS}/service.key`, '/etc/modules-load.d/pikube-kubernetes.conf', '/etc/sysctl.d/90-pikube-kubernetes.conf',
-    '/usr/local/lib/pikube/firstboot.sh', '/etc/systemd/system/pikube-firstboot.service', '/etc/systemd/system/multi-user.target.wants/pikube-firstboot.service',
+    '/usr/local/lib/pikube/firstboot.sh', '/usr/local/lib/pikube/boot-test-finish.sh', '/etc/systemd/system/pikube-firstboot.service', '/etc/systemd/system/multi-user.target.wants/pikube-firstboot.service',
     '/var/lib/pikube/build/myapp_1/Dockerfile', '/var/lib/rancher/k3s/agent/etc/kubelet.conf.d/10-pikube-cgroup-v1.conf'];
   const stats = await statInImage(output, paths);
   t.like(stats.get('/usr/local/bin/k3s'), { type: 'regular', mode: 0o755, uid: 0, gid: 0, size: release.binary.length });
@@ -50,7 +51,11 @@ test('a Hypriot-shaped armhf base becomes a k3s server card with a trusted kubec
   t.like(stats.get('/var/lib/rancher/k3s/agent/images/k3s-airgap-images-arm.tar.zst'), { size: release.airgap.length, mode: 0o644 });
   for (const key of [`${TLS}/server-ca.key`, `${TLS}/client-ca.key`, `${TLS}/etcd/peer-ca.key`, `${TLS}/service.key`]) t.like(stats.get(key), { mode: 0o600, uid: 0, gid: 0 }, key);
   t.like(stats.get(`${TLS}/server-ca.crt`), { mode: 0o644 });
-  t.like(stats.get('/usr/local/lib/pikube/firstboot.sh'), { mode: 0o755 });
+  t.like(stats.get('/usr/local/lib/pikube/firstboot.sh'), { type: 'regular', mode: 0o755, uid: 0 });
+  t.like(stats.get('/usr/local/lib/pikube/boot-test-finish.sh'), { type: 'regular', mode: 0o755, uid: 0 });
+  for (const [path, name] of [['/usr/local/lib/pikube/firstboot.sh', 'firstBoot'], ['/usr/local/lib/pikube/boot-test-finish.sh', 'bootTestFinish']] as const) {
+    t.deepEqual(await readRootFile(output, path, dir), await readFile(locateOverlayScript(name)), `${path} is the overlay/ file byte for byte`);
+  }
   t.like(stats.get('/etc/systemd/system/multi-user.target.wants/pikube-firstboot.service'), { type: 'symlink' });
   t.like(stats.get('/var/lib/pikube/build/myapp_1/Dockerfile'), { type: 'regular' });
   t.is(stats.get('/var/lib/rancher/k3s/agent/etc/kubelet.conf.d/10-pikube-cgroup-v1.conf'), undefined, 'k3s 1.34 runs on cgroup v1 without a drop-in');

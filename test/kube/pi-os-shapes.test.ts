@@ -1,7 +1,9 @@
-import { readdir } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
 import { parse } from 'yaml';
+import { locateOverlayScript } from '../../src/acquire/overlay-scripts.ts';
 import { runCli } from '../helpers/cli.ts';
 import { checkFilesystems, makeBase, readBootFile, readRootFile, statInImage } from '../helpers/image.ts';
 import { serveK3sRelease } from '../helpers/k3s-release.ts';
@@ -181,7 +183,8 @@ test('cluster cards on Trixie keep pikube\'s host keys (cloud-init and raspberry
     if (host === 'pi-2') {
       t.like(stats.get(dropIn), { mode: 0o644, uid: 0 });
       t.regex((await readRootFile(image, dropIn, dir))?.toString() ?? '', /^ExecStartPre=-\/usr\/local\/lib\/pikube\/pin-server\.sh pi-1\.local$/m);
-      t.like(stats.get('/usr/local/lib/pikube/pin-server.sh'), { mode: 0o755, uid: 0 });
+      t.like(stats.get('/usr/local/lib/pikube/pin-server.sh'), { type: 'regular', mode: 0o755, uid: 0 });
+      t.deepEqual(await readRootFile(image, '/usr/local/lib/pikube/pin-server.sh', dir), await readFile(locateOverlayScript('pinServer')), 'the card gets overlay/k3s/pin-server.sh byte for byte');
       t.regex((await readRootFile(image, '/etc/pikube/firstboot.env', dir))?.toString() ?? '', /^PIKUBE_SERVER_HOST=pi-1\.local$/m);
     } else {
       t.is(stats.get(dropIn), undefined, 'the first server joins nobody');
@@ -199,15 +202,16 @@ test('cluster cards on Bookworm keep their host keys through raspberrypi-sys-mod
   });
   const result = await runCli(['plan', '-c', recipe, '--json'], { env: { PIKUBE_CACHE: join(dir, 'cache') } });
   t.is(result.exitCode, 0, result.stderr);
-  const cards = JSON.parse(result.stdout) as Array<{ hostname: string; plan: { entries: Array<{ path: string; type: string; target?: string; mode?: number; content?: { text?: string } }> } }>;
+  const cards = JSON.parse(result.stdout) as Array<{ hostname: string; plan: { entries: Array<{ path: string; type: string; target?: string; mode?: number; content?: { text?: string; path?: string; sha256?: string } }> } }>;
+  const keepHostKeys = await readFile(locateOverlayScript('keepHostKeys'));
   t.deepEqual(cards.map((c) => c.hostname), ['pi-1', 'pi-2']);
   for (const card of cards) {
     const at = (path: string) => card.plan.entries.find((e) => e.path === path);
     t.like(at('/etc/systemd/system/regenerate_ssh_host_keys.service'), { type: 'symlink', target: '/dev/null' }, card.hostname);
     const script = at('/usr/lib/raspberrypi-sys-mods/regenerate_ssh_host_keys');
-    t.like(script, { type: 'file', mode: 0o755 }, card.hostname);
-    t.notRegex(script?.content?.text ?? '', /rm -f/, 'the replacement deletes no key');
-    t.regex(script?.content?.text ?? '', /^ssh-keygen -A/m);
+    t.like(script, { type: 'file', mode: 0o755, content: { path: locateOverlayScript('keepHostKeys'), sha256: createHash('sha256').update(keepHostKeys).digest('hex') } }, card.hostname);
+    t.notRegex(keepHostKeys.toString(), /rm -f/, 'the replacement deletes no key');
+    t.regex(keepHostKeys.toString(), /^ssh-keygen -A/m);
     t.is(at('/etc/systemd/system/k3s-agent.service.d/10-pikube-server-address.conf'), undefined, card.hostname);
   }
   const config = cards[1]?.plan.entries.find((e) => e.path === '/etc/rancher/k3s/config.yaml')?.content?.text ?? '';

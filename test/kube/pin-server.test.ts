@@ -1,21 +1,15 @@
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
+import { locateOverlayScript, readOverlayScripts } from '../../src/acquire/overlay-scripts.ts';
 import { PIN_MARK, PIN_SERVER_SCRIPT, planServerPin } from '../../src/kube/k3s/pin-server.ts';
 import { makeTempDir } from '../helpers/temp.ts';
 
-function scriptOf(entries: ReturnType<typeof planServerPin>): string {
-  const entry = entries.find((e) => e.path === PIN_SERVER_SCRIPT);
-  return entry?.type === 'file' && entry.content.kind === 'text' ? entry.content.text : '';
-}
-
-// Runs pin-server.sh with a stand-in getent that answers only when asked through nss-mdns (-s hosts:mdns4_minimal),
+// Runs overlay/k3s/pin-server.sh (the file the card gets) with a stand-in getent that answers only when asked through nss-mdns (-s hosts:mdns4_minimal),
 // `answers` after that many refusals, as a server coming up would.
 async function runPin(dir: string, refusals: number, tries: number): Promise<{ exitCode: number; stdout: string; stderr: string; hosts: string }> {
-  const script = join(dir, 'pin-server.sh');
-  await writeFile(script, scriptOf(planServerPin('k3s-agent', 'pi-1.local')));
-  await chmod(script, 0o755);
+  const script = locateOverlayScript('pinServer');
   await mkdir(join(dir, 'bin'), { recursive: true });
   await writeFile(join(dir, 'refusals'), `${refusals}\n`);
   await writeFile(join(dir, 'bin/getent'), `#!/bin/sh
@@ -30,13 +24,13 @@ printf '192.0.2.44      STREAM %s\\n192.0.2.44      DGRAM\\n' "$4"
   return { exitCode: run.exitCode ?? -1, stdout: String(run.stdout), stderr: String(run.stderr), hosts: await readFile(hosts, 'utf8') };
 }
 
-test('pin-server.sh passes shellcheck, and the drop-in runs it before k3s starts, its failure ignored', async (t) => {
-  const entries = planServerPin('k3s-agent', 'pi-1.local');
-  const check = await execa('shellcheck', ['--severity=style', '-s', 'sh', '-'], { input: scriptOf(entries), reject: false });
-  t.is(check.exitCode, 0, String(check.stdout));
+test('pin-server.sh is placed from overlay/, and the drop-in runs it before k3s starts, its failure ignored', async (t) => {
+  const { pinServer } = await readOverlayScripts();
+  const entries = planServerPin('k3s-agent', 'pi-1.local', pinServer);
+  t.like(entries.find((e) => e.path === PIN_SERVER_SCRIPT), { type: 'file', mode: 0o755, content: { kind: 'host', path: pinServer.hostPath, size: pinServer.size, sha256: pinServer.sha256 } });
   const dropIn = entries.find((e) => e.path === '/etc/systemd/system/k3s-agent.service.d/10-pikube-server-address.conf');
   t.regex(dropIn?.type === 'file' && dropIn.content.kind === 'text' ? dropIn.content.text : '', /^ExecStartPre=-\/usr\/local\/lib\/pikube\/pin-server\.sh pi-1\.local$/m);
-  t.deepEqual(planServerPin('k3s-agent', '192.168.1.10'), [], 'an address needs no pin');
+  t.deepEqual(planServerPin('k3s-agent', '192.168.1.10', pinServer), [], 'an address needs no pin');
 });
 
 test('pin-server.sh asks mDNS until the server answers and replaces only its own pin', async (t) => {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { execa } from 'execa';
+import { OVERLAY_SCRIPT_FILES } from '../../src/acquire/overlay-scripts.ts';
 import { makeBase } from '../helpers/image.ts';
 import { writeRecipe } from '../helpers/recipe.ts';
 import { makeTempDir } from '../helpers/temp.ts';
@@ -12,9 +13,12 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 test('npm pack makes a package that installs globally and runs from any folder, finding its overlay and catalogs', async (t) => {
   const work = await makeTempDir(t);
   const packed = await execa('npm', ['pack', '--pack-destination', work, '--json'], { cwd: root });
-  const [{ filename, files }] = JSON.parse(packed.stdout) as [{ filename: string; files: { path: string }[] }];
+  const [{ filename, files }] = JSON.parse(packed.stdout) as [{ filename: string; files: { path: string; mode: number }[] }];
   const paths = files.map((file) => file.path);
-  t.true(paths.includes('dist/cli.js') && paths.includes('dist/acquire/catalog.json') && paths.includes('overlay/firstboot/pikube-firstboot.sh'));
+  t.true(paths.includes('dist/cli.js') && paths.includes('dist/acquire/catalog.json'));
+  for (const script of Object.values(OVERLAY_SCRIPT_FILES)) {
+    t.like(files.find((file) => file.path === `overlay/${script}`), { mode: 0o755 }, `the package holds overlay/${script}, executable`);
+  }
   t.false(paths.some((path) => path.startsWith('src/') || path.startsWith('test/') || path.startsWith('cache/')), 'no sources, tests or cache in the package');
 
   // Scripts are skipped (drivelist's native build): nothing run here lists drives.
@@ -33,6 +37,8 @@ test('npm pack makes a package that installs globally and runs from any folder, 
   t.regex(flashed.all ?? '', /read back and verified/, 'the read-back worker travels with the package');
   t.true((await readFile(card)).equals(await readFile(base)));
 
+  const plain = await execa(pikube, ['plan', '-c', await writeRecipe(dir, { base: 'base.img', hostname: 'plain' })], { cwd: work, env, reject: false });
+  t.is(plain.exitCode, 0, `the installed package reads its own scripts from its overlay/: ${plain.stderr}`);
   const recipe = await writeRecipe(dir, { base: 'base.img', hostname: 'packed', user: { name: 'pi' }, kubernetes: { distribution: 'k3s' } });
   const plan = await execa(pikube, ['plan', '-c', recipe, '--offline'], { cwd: work, env, reject: false });
   t.is(plan.exitCode, 1, plan.stderr);

@@ -30,10 +30,13 @@ function trixieFacts(overrides: Partial<ImageFacts> = {}): ImageFacts {
   };
 }
 
+// pikube's keep-host-keys script as gathering hands it over (read and hashed): the plan only names it.
+const KEEP_HOST_KEYS = { hostPath: '/pikube/overlay/identity/keep-host-keys.sh', size: 700, mode: 0o755, sha256: 'e'.repeat(64) };
+
 function inputs(overrides: Partial<PlanInputs> = {}): PlanInputs {
   return {
     pikubeVersion: '0.0.0-test', recipeSha256: 'a'.repeat(64), builtAt: '2026-01-01T00:00:00.000Z', instanceId: 'pikube-test',
-    baseInput: { role: 'base', name: 'trixie.img', sha256: 'b'.repeat(64) }, overlay: [], sources: new Map(), ...overrides,
+    baseInput: { role: 'base', name: 'trixie.img', sha256: 'b'.repeat(64) }, overlay: [], sources: new Map(), keepHostKeysScript: KEEP_HOST_KEYS, ...overrides,
   };
 }
 
@@ -82,4 +85,15 @@ test('the build record lists every input and the identity asked for', (t) => {
   const record = JSON.parse(textOf(find(buildPlan(recipe, trixieFacts(), inputs()).entries, 'root', '/etc/pikube/build.json')) ?? '{}') as { inputs: Array<{ role: string }>; identity: Record<string, unknown> };
   t.deepEqual(record.inputs.map((i) => i.role), ['base']);
   t.like(record.identity, { hostname: 'pi-9', user: 'pi', sshAuthorizedKeys: 1, network: { interface: 'eth0', address: '192.168.1.9/24', gateway: '192.168.1.1' } });
+});
+
+test('a card with its own host keys on Bookworm gets pikube\'s keep-host-keys script, byte for byte, over raspberrypi-sys-mods\' regeneration', (t) => {
+  const recipe = recipeOf('base: bookworm.img\nhostname: pi-2\n');
+  const bookworm = trixieFacts({ cloudInit: false, cmdline: 'console=serial0,115200 root=PARTUUID=5452574f-02 rootwait init=/usr/lib/raspberrypi-sys-mods/firstboot' });
+  const { entries } = buildPlan(recipe, bookworm, inputs({ ownHostKeys: true }));
+  t.like(find(entries, 'root', '/usr/lib/raspberrypi-sys-mods/regenerate_ssh_host_keys'), {
+    type: 'file', mode: 0o755, uid: 0, gid: 0, content: { kind: 'host', path: KEEP_HOST_KEYS.hostPath, size: KEEP_HOST_KEYS.size, sha256: KEEP_HOST_KEYS.sha256 },
+  });
+  t.like(find(entries, 'root', '/etc/systemd/system/regenerate_ssh_host_keys.service'), { type: 'symlink', target: '/dev/null' });
+  t.is(find(buildPlan(recipe, bookworm, inputs()).entries, 'root', '/usr/lib/raspberrypi-sys-mods/regenerate_ssh_host_keys'), undefined, 'a card without its own keys keeps the original');
 });

@@ -2,6 +2,7 @@ import { posix } from 'node:path';
 import { listNodeAddresses } from '../node-address.ts';
 import { stringify } from 'yaml';
 import type { LocalFile, OverlayItem } from '../../acquire/local-inputs.ts';
+import type { OverlayScripts } from '../../acquire/overlay-scripts.ts';
 import type { Recipe } from '../../config/schema.ts';
 import type { ImageFacts, PlanEntry } from '../../plan/types.ts';
 import { planFirstBoot } from '../firstboot.ts';
@@ -23,7 +24,8 @@ export interface K3sInputs {
   images: Array<{ reference: string; file: LocalFile }>;
   // Dockerfile contexts for `kubernetes.build`, walked like an overlay.
   builds: Array<{ name: string; items: OverlayItem[] }>;
-  script: LocalFile;
+  // pikube's scripts (first boot, boot-test finish, server pin), read at gather time.
+  scripts: OverlayScripts;
   builtAt: Date;
   // The node's place in a `cluster:`; a single-card build is a lone server.
   node?: K3sNodeRole;
@@ -83,10 +85,10 @@ export function planK3s(recipe: Recipe, facts: ImageFacts, inputs: K3sInputs): P
     ...planPiFixes(facts, inputs.builtAt),
     ...planFirstBoot({
       profile: 'k3s', role: role.role, node, architecture: facts.architecture, bootMount: facts.bootMount, imageDir: K3S_IMAGE_DIR,
-      builds: inputs.builds.map(({ name }) => ({ name, directory: `${BUILD_DIR}/${safeName(name)}` })), script: inputs.script, after: `${unit}.service`,
+      builds: inputs.builds.map(({ name }) => ({ name, directory: `${BUILD_DIR}/${safeName(name)}` })), scripts: inputs.scripts, after: `${unit}.service`,
       ...(serverHost ? { env: { PIKUBE_SERVER_HOST: serverHost } } : {}),
     }),
-    ...(serverHost ? planServerPin(unit, serverHost) : []),
+    ...(serverHost ? planServerPin(unit, serverHost, inputs.scripts.pinServer) : []),
   ];
   // Only where the kubelet will find cgroup v1 (Hypriot's Buster): Raspberry Pi OS runs cgroup v2.
   if (failsOnCgroupV1(inputs.version) && facts.cgroupV1) {

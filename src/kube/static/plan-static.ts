@@ -1,5 +1,6 @@
 import type { LocalFile } from '../../acquire/local-inputs.ts';
 import type { StaticRelease } from '../../acquire/static-release.ts';
+import type { OverlayScripts } from '../../acquire/overlay-scripts.ts';
 import type { Recipe } from '../../config/schema.ts';
 import { UserError } from '../../errors.ts';
 import { makeEnableLink, makeFileEntry, makeHostContent, makeTextEntry } from '../../plan/entries.ts';
@@ -52,7 +53,7 @@ export interface StaticBinaries {
 }
 
 // What every card of a static build shares, made once: binaries, image tarballs, the server's PKI, the
-// bootstrap token (clusters only), the networks and the first-boot script.
+// bootstrap token (clusters only) and the networks.
 export interface StaticShared {
   release: StaticRelease;
   binaries: StaticBinaries;
@@ -61,7 +62,6 @@ export interface StaticShared {
   server: { node: string; advertiseIp?: string; localServer: string; externalServer: string };
   cidrs: { serviceCidr?: string; clusterCidr?: string };
   bootstrap?: BootstrapToken;
-  script: LocalFile;
   builtAt: Date;
   // What the server's certificates were issued for (names, addresses, service IP): a kept PKI whose request
   // differs gets its leaves issued again from its CAs.
@@ -81,7 +81,7 @@ export interface StaticSecrets {
 
 // One card of the static profile from the shared inputs: a lone server without `role`, else the cluster's server
 // or one of its agents (kubelet, containerd and the node-level images only; the cluster CA but none of its keys).
-export function planStaticNode(recipe: Recipe, facts: ImageFacts, shared: StaticShared, role?: StaticNodeRole): KubernetesPlan {
+export function planStaticNode(recipe: Recipe, facts: ImageFacts, shared: StaticShared, scripts: OverlayScripts, role?: StaticNodeRole): KubernetesPlan {
   const { release } = shared;
   const node = recipe.hostname!;
   const isAgent = role?.role === 'agent';
@@ -91,7 +91,7 @@ export function planStaticNode(recipe: Recipe, facts: ImageFacts, shared: Static
   const images = shared.images.filter(({ reference }) => !isAgent || nodeImages.has(reference) || !clusterImages.has(reference));
   const base: StaticNodeInputs = {
     node, release: release.version, binaries: shared.binaries, network, pauseImage: release.images.pause,
-    nodeIp: listNodeAddresses(recipe).ips[0], images, script: shared.script, builtAt: shared.builtAt,
+    nodeIp: listNodeAddresses(recipe).ips[0], images, scripts, builtAt: shared.builtAt,
     podRoutes: (role?.peers ?? []).map(({ index, host: peer }) => ({ subnet: makeStaticNetwork(shared.cidrs, index).nodePodSubnet, host: peer })),
   };
   const inputs = [...shared.binaries.inputs, ...images.flatMap(({ input }) => (input ? [input] : []))];
@@ -118,7 +118,8 @@ interface StaticNodeInputs {
   pauseImage: string;
   nodeIp: string | undefined;
   images: Array<{ reference: string; file: LocalFile }>;
-  script: LocalFile;
+  // pikube's scripts (first boot, boot-test finish, pod routes), read at gather time.
+  scripts: OverlayScripts;
   builtAt: Date;
   // A cluster node's routes to the other nodes' pods (none for a lone node).
   podRoutes?: PodRoute[];
@@ -161,7 +162,7 @@ function planNodeRuntime(facts: ImageFacts, inputs: StaticNodeInputs): PlanEntry
     makeTextEntry('root', '/var/lib/kubelet/kubeadm-flags.env', makeKubeletFlags(inputs.node, inputs.nodeIp), 0o644, origin),
     makeTextEntry('root', '/etc/cni/net.d/10-pikube-bridge.conflist', makeCniConfig(inputs.network), 0o644, 'pod network'),
     ...inputs.images.map(({ reference, file: tarball }) => makeFileEntry('root', `${STATIC_IMAGE_DIR}/pikube-${safeName(reference)}.tar`, makeHostContent(tarball), 0o644, `image ${reference}`)),
-    ...planPodRoutes(inputs.podRoutes ?? []),
+    ...planPodRoutes(inputs.podRoutes ?? [], inputs.scripts.podRoutes),
     ...planPiFixes(facts, inputs.builtAt),
   ];
 }
@@ -179,7 +180,7 @@ export function planStatic(facts: ImageFacts, inputs: StaticInputs): PlanEntry[]
     ...inputs.addons.map((m) => makeTextEntry('root', m.path, m.content, 0o600, `${origin} addons`)),
     ...planFirstBoot({
       profile: 'static', role: 'server', node: inputs.node, architecture: facts.architecture, bootMount: facts.bootMount, imageDir: STATIC_IMAGE_DIR,
-      builds: [], script: inputs.script, after: 'containerd.service',
+      builds: [], scripts: inputs.scripts, after: 'containerd.service',
       env: { PIKUBE_UNIT: 'kubelet', PIKUBE_KUBECONFIG: '/etc/kubernetes/super-admin.conf', PIKUBE_PAUSE_IMAGE: inputs.pauseImage, PIKUBE_ADDONS: '/etc/kubernetes/addons', PIKUBE_IMAGES_IMPORTED: IMAGES_IMPORTED, ...(inputs.hasApps ? { PIKUBE_APPS: STATIC_APPS_DIR } : {}) },
     }),
   ];
@@ -196,7 +197,7 @@ export function planStaticAgent(facts: ImageFacts, inputs: StaticAgentInputs): P
     makeTextEntry('root', BOOTSTRAP_KUBECONFIG, inputs.bootstrapKubeconfig, 0o600, `${origin} bootstrap token`),
     ...planFirstBoot({
       profile: 'static', role: 'agent', node: inputs.node, architecture: facts.architecture, bootMount: facts.bootMount, imageDir: STATIC_IMAGE_DIR,
-      builds: [], script: inputs.script, after: 'containerd.service',
+      builds: [], scripts: inputs.scripts, after: 'containerd.service',
       env: {
         PIKUBE_UNIT: 'kubelet', PIKUBE_KUBECONFIG: '/etc/kubernetes/kubelet.conf', PIKUBE_BOOTSTRAP_KUBECONFIG: BOOTSTRAP_KUBECONFIG, PIKUBE_SERVER: inputs.server,
         PIKUBE_PAUSE_IMAGE: inputs.pauseImage, PIKUBE_IMAGES_IMPORTED: IMAGES_IMPORTED,
