@@ -41,6 +41,15 @@ export interface FirstBootOptions {
 
 const ORIGIN = 'pikube first boot';
 
+// Both units wait for minutes, so multi-user.target must not wait for them: a target orders itself after every unit
+// it wants unless that unit has no default dependencies (systemd.target(5)), and Debian's cloud-init runs its final
+// stage (user-data runcmd, where sshd is turned on as Raspberry Pi Imager does) only after multi-user.target. The
+// service defaults (systemd.service(5)) are written out instead.
+const OUTSIDE_MULTI_USER = `DefaultDependencies=no
+Requires=sysinit.target
+Conflicts=shutdown.target
+Before=shutdown.target`;
+
 // A oneshot unit that runs once (its done-file is its condition), after the cluster runtime, enabled by its link;
 // beside it the boot-test unit, inert unless `pikube boot-test` put pikube.test on the emulator's kernel command line.
 export function planFirstBoot(options: FirstBootOptions): PlanEntry[] {
@@ -58,8 +67,9 @@ export function planFirstBoot(options: FirstBootOptions): PlanEntry[] {
   ].join('\n');
   const unit = `[Unit]
 Description=pikube first boot: checks, images, wait for the node to be Ready (or the agent to run)
+${OUTSIDE_MULTI_USER}
 Wants=network-online.target
-After=network-online.target ${options.after}
+After=sysinit.target basic.target network-online.target ${options.after}
 ConditionPathExists=!${FIRSTBOOT_RECORDS.done}
 
 [Service]
@@ -76,7 +86,8 @@ WantedBy=multi-user.target
   const testUnit = `[Unit]
 Description=pikube boot-test: power off once first boot is over (only when pikube boot-test runs this card in an emulator)
 ConditionKernelCommandLine=pikube.test
-After=pikube-firstboot.service
+${OUTSIDE_MULTI_USER}
+After=sysinit.target basic.target pikube-firstboot.service
 
 [Service]
 Type=oneshot

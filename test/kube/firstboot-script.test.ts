@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
 import { locateOverlayScript, readOverlayScripts } from '../../src/acquire/overlay-scripts.ts';
-import { BOOT_TEST_UNIT_PATH, FIRSTBOOT_RECORDS, LOGIN_RELEASE_DIR, planFirstBoot } from '../../src/kube/firstboot.ts';
+import { BOOT_TEST_UNIT_PATH, FIRSTBOOT_RECORDS, FIRSTBOOT_UNIT_PATH, LOGIN_RELEASE_DIR, planFirstBoot } from '../../src/kube/firstboot.ts';
 import { appendKernelFlags, CGROUP_FLAGS } from '../../src/plan/kernel-cmdline.ts';
 import { makeTempDir } from '../helpers/temp.ts';
 
@@ -25,7 +25,15 @@ test('the boot-test unit is inert without pikube.test and runs the finish script
     return entry?.type === 'file' && entry.content.kind === 'text' ? entry.content.text : '';
   };
   t.regex(textOf(BOOT_TEST_UNIT_PATH), /^ConditionKernelCommandLine=pikube\.test$/m);
-  t.regex(textOf(BOOT_TEST_UNIT_PATH), /^After=pikube-firstboot\.service$/m);
+  t.regex(textOf(BOOT_TEST_UNIT_PATH), /^After=sysinit\.target basic\.target pikube-firstboot\.service$/m);
+  // Neither unit holds up multi-user.target (Debian's cloud-final, which turns sshd on, waits for it): no default
+  // dependencies, the service defaults written out.
+  for (const path of [BOOT_TEST_UNIT_PATH, FIRSTBOOT_UNIT_PATH]) {
+    for (const line of ['DefaultDependencies=no', 'Requires=sysinit.target', 'Conflicts=shutdown.target', 'Before=shutdown.target']) {
+      t.true(textOf(path).split('\n').includes(line), `${path}: ${line}`);
+    }
+    t.regex(textOf(path), /^After=sysinit\.target basic\.target /m, path);
+  }
   t.regex(textOf(BOOT_TEST_UNIT_PATH), /^ExecStart=\/usr\/local\/lib\/pikube\/boot-test-finish\.sh$/m);
   t.like(entries.find((e) => e.path === '/usr/local/lib/pikube/boot-test-finish.sh'), { mode: 0o755, content: { kind: 'host', path: scripts.bootTestFinish.hostPath, sha256: scripts.bootTestFinish.sha256 } });
   t.like(entries.find((e) => e.path === '/usr/local/lib/pikube/firstboot.sh'), { mode: 0o755, content: { kind: 'host', path: scripts.firstBoot.hostPath, sha256: scripts.firstBoot.sha256 } });
