@@ -4,7 +4,7 @@ import test from 'ava';
 import { execa } from 'execa';
 import { readLayout } from '../../src/image/read-facts.ts';
 import { runCli } from '../helpers/cli.ts';
-import { readBootFile, readRootFile } from '../helpers/image.ts';
+import { readBootFile, readRootFile, statInImage } from '../helpers/image.ts';
 import { serveK3sRelease } from '../helpers/k3s-release.ts';
 import { startMirror } from '../helpers/mirror.ts';
 import { writeRecipe } from '../helpers/recipe.ts';
@@ -55,6 +55,8 @@ asRoot('a Debian arm64 Pi card built by pikube boots in QEMU and its first boot 
     base: 'base.img', mirror: mirror.url, hostname: 'pi-boot', user: { name: 'picard', sshAuthorizedKeys: [publicKey] },
     network: { address: '192.168.1.50/24', gateway: '192.168.1.1' }, kubernetes: {}, images: [image],
   });
+  const sshLink = '/etc/systemd/system/multi-user.target.wants/ssh.service';
+  t.is((await statInImage(base, [sshLink])).get(sshLink), undefined, 'the base ships sshd disabled, as pi-gen does');
   const built = join(dir, 'built.img');
   const build = await runCli(['build', '-c', recipe, '-o', built], { env: { PIKUBE_CACHE: join(dir, 'cache') } });
   t.is(build.exitCode, 0, build.stderr);
@@ -71,7 +73,7 @@ asRoot('a Debian arm64 Pi card built by pikube boots in QEMU and its first boot 
   t.regex(boot.stderr, /^\s+user\s+picard \(uid 1000\), groups picard( \S+)*$/m, 'the recipe\'s user, logged in with the recipe\'s key');
   for (const group of ['adm', 'sudo', 'users', 'video']) t.regex(boot.stderr, new RegExp(`^\\s+user\\s+picard .*groups .*\\b${group}\\b`, 'm'), group);
   t.regex(boot.stderr, /^\s+ipv4\s+eth0 192\.168\.1\.50\/24$/m, 'the static address and nothing else on eth0');
-  t.regex(boot.stderr, /^\s+sshd\s+ssh\.service active$/m);
+  t.regex(boot.stderr, /^\s+sshd\s+ssh\.service active$/m, 'the card\'s cloud-init runcmd turned sshd on');
   t.regex(boot.stderr, /^\s+kubernetes\s+k3s\.service (activating|failed|inactive)\s+\[not counted under emulation/m);
   t.regex(boot.stderr, /^\s+boot\s+\/dev\/vda1 on \/boot\/firmware \(vfat\)$/m);
   t.regex(boot.stderr, /^\s+first boot\s+(active|failed) \(\S+\), status: finish FAIL/m);

@@ -120,6 +120,9 @@ mkdir -p "$root/etc/systemd/network"
 ln -sf /dev/null "$root/etc/systemd/network/99-default.link"
 # Host keys come from cloud-init's first boot (ssh_deletekeys), not from this shared tarball.
 rm -f "$root"/etc/ssh/ssh_host_*
+# pi-gen (stage2 01-sys-tweaks, ENABLE_SSH=0 by default) ships sshd disabled: a card can only be logged in to when
+# its own cloud-init user-data turns sshd on, which is what this root must prove (Raspberry Pi OS Trixie).
+find "$root/etc/systemd/system" -lname '*/ssh.service' -delete
 
 mkdir -p "$root/boot/firmware"
 printf 'PARTUUID=c0ffee00-02 / ext4 defaults,noatime 0 1\nPARTUUID=c0ffee00-01 /boot/firmware vfat defaults 0 2\n' >"$root/etc/fstab"
