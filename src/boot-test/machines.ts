@@ -1,4 +1,5 @@
 import { formatIpv4, parseIpv4 } from '../config/ipv4.ts';
+import { UserError } from '../errors.ts';
 
 // The machines boot-test can emulate, and what each needs from the card: QEMU has no Pi firmware, so the kernel,
 // device tree and initrd the firmware would load are handed to QEMU directly.
@@ -88,4 +89,11 @@ export function makeNetworkArgs(machine: Machine, login?: { port: number; networ
   }
   options.push(`hostfwd=tcp:127.0.0.1:${login.port}-${guest}:22`);
   return ['-netdev', options.join(','), '-device', `${machine.nic},netdev=net0`];
+}
+
+// Checks a --machine value; undefined means "pick by the image's architecture".
+export function parseMachine(name: string | undefined): MachineName | undefined {
+  if (name === undefined) return undefined;
+  if (!(MACHINE_NAMES as readonly string[]).includes(name)) throw new UserError(`unknown machine "${name}"`, `use --machine ${MACHINE_NAMES.join(', ')}`);
+  return name as MachineName;
 }

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { MACHINE_NAMES, type MachineName } from '../boot-test/machines.ts';
+import { MACHINE_NAMES, parseMachine } from '../boot-test/machines.ts';
 import { UserError } from '../errors.ts';
 import { runSignal } from '../interrupt.ts';
 import { ensureTools } from '../tools/check-tools.ts';
@@ -67,13 +67,6 @@ async function checkPrivateKey(path: string): Promise<void> {
   if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text)) {
     throw new UserError(`${path} is not a private key`, 'pass the private half (id_ed25519), not the .pub file the recipe lists');
   }
-}
-
-// Checks a --machine value; undefined means "pick by the image's architecture".
-export function parseMachine(name: string | undefined): MachineName | undefined {
-  if (name === undefined) return undefined;
-  if (!(MACHINE_NAMES as readonly string[]).includes(name)) throw new UserError(`unknown machine "${name}"`, `use --machine ${MACHINE_NAMES.join(', ')}`);
-  return name as MachineName;
 }
 
 function parseSeconds(value: string, flag: string): number {

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { addRecipeFlags } from '../acquire/acquire-flags.ts';
 import { UserError } from '../errors.ts';
 import type { BuildFlags } from '../pipeline/load-build.ts';
-import { parseMachine } from './boot-test.ts';
+import { parseMachine } from '../boot-test/machines.ts';
 import { COMMAND_SUMMARIES } from './command-table.ts';
 
 interface BuildCommandFlags extends BuildFlags {

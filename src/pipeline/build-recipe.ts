@@ -1,23 +1,25 @@
 import { UserError } from '../errors.ts';
 import type { ExtBackend } from '../image/backend.ts';
-import { ensureTools } from '../tools/check-tools.ts';
+import { loadRecipe } from '../config/load-recipe.ts';
 import type { ClusterBuildOptions } from './build-cluster.ts';
 import type { ImageBuildOptions } from './build-image.ts';
-import { loadBuild, type BuildFlags } from './load-build.ts';
+import type { BuildFlags } from './load-build.ts';
 
 export interface BuildOptions extends BuildFlags, ImageBuildOptions, ClusterBuildOptions {
   // How ext4 is edited: debugfs (no root) or the kernel driver through a loop device (root).
   backend: 'debugfs' | 'mount';
 }
 
-// `pikube build`: the host tools checked, the recipe read and its base acquired (config -> acquire), then the
-// single-card pipeline (buildImage) or, for a `cluster:` recipe, the cluster pipeline (buildCluster), each loaded
-// only once the recipe says which.
+// `pikube build`: the recipe read (its problems come first, before any module or tool they do not need), the host
+// tools checked and the base acquired (config -> acquire), then the single-card pipeline (buildImage) or, for a
+// `cluster:` recipe, the cluster pipeline (buildCluster), each loaded only once the recipe says which.
 export async function buildRecipe(options: BuildOptions): Promise<void> {
+  const loaded = await loadRecipe(options.config);
+  const [{ ensureTools }, { loadBuild }] = await Promise.all([import('../tools/check-tools.ts'), import('./load-build.ts')]);
   // Both emulators (one Debian package): which one boots depends on the image, known only once it is built.
   if (options.bootTest) await ensureTools('boot-test', { include: ['qemu-system-aarch64', 'qemu-system-arm'] });
   await ensureTools('build', { include: options.backend === 'mount' ? ['losetup', 'mount', 'umount'] : [] });
-  const session = await loadBuild(options);
+  const session = await loadBuild(options, loaded);
   const backend = await loadBackend(options.backend);
   if (!session.loaded.recipe.cluster && (options.only || options.secrets)) {
     throw new UserError(`${options.only ? '--only' : '--secrets'} is for a recipe with \`cluster:\``, 'a single-card recipe builds one image: leave the flag out');

@@ -5,7 +5,7 @@ import { acquireOptionsFromFlags, type AcquireFlags } from '../acquire/acquire-f
 import { readRecipeInputs } from '../acquire/local-inputs.ts';
 import { detectImageFormat } from '../acquire/image-format.ts';
 import { unpackImage } from '../acquire/unpack-image.ts';
-import { loadRecipe } from '../config/load-recipe.ts';
+import type { LoadedRecipe } from '../config/load-recipe.ts';
 import { readLayout } from '../image/read-facts.ts';
 import { checkOutputsAvoidInputs, type NamedPath } from '../same-file.ts';
 import { readBuildClock } from '../gather/build-clock.ts';
@@ -18,9 +18,8 @@ export interface BuildFlags extends AcquireFlags {
   registryMirror?: string;
 }
 
-// config -> acquire: the recipe read and checked, the base found in the cache, downloaded and verified, or hashed.
-export async function loadBuild(flags: BuildFlags): Promise<BuildSession> {
-  const loaded = await loadRecipe(flags.config);
+// config -> acquire: with the recipe read and checked, the base found in the cache, downloaded and verified, or hashed.
+export async function loadBuild(flags: BuildFlags, loaded: LoadedRecipe): Promise<BuildSession> {
   const { recipe } = loaded;
   const acquire = { ...acquireOptionsFromFlags(flags, recipe), ...(flags.registryMirror ?? recipe.registryMirror ? { registryMirror: flags.registryMirror ?? recipe.registryMirror } : {}) };
   const spec = typeof recipe.base === 'string' ? { source: recipe.base } : recipe.base;

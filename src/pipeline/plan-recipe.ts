@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import { detectImageFormat } from '../acquire/image-format.ts';
 import { runSignal } from '../interrupt.ts';
 import { formatPlan } from '../plan/format-plan.ts';
-import { ensureTools } from '../tools/check-tools.ts';
+import { loadRecipe } from '../config/load-recipe.ts';
 import { makeTempFolder, removeTempFolder } from '../temp-folder.ts';
-import { loadBuild, unpackBase, type BuildFlags } from './load-build.ts';
+import type { BuildFlags } from './load-build.ts';
 
 export interface PlanOptions extends BuildFlags {
   // Print the plan as JSON instead of one line per entry.
@@ -15,8 +15,10 @@ export interface PlanOptions extends BuildFlags {
 // `pikube plan`: every entry the build would write (for each card of a cluster), printed on stdout, without
 // touching the base or any output; the base is unpacked into a temporary folder only when it is not a plain image.
 export async function planRecipe(options: PlanOptions): Promise<void> {
+  const loaded = await loadRecipe(options.config);
+  const [{ ensureTools }, { loadBuild, unpackBase }] = await Promise.all([import('../tools/check-tools.ts'), import('./load-build.ts')]);
   await ensureTools('plan');
-  const session = await loadBuild(options);
+  const session = await loadBuild(options, loaded);
   const work = await makeTempFolder(tmpdir(), 'pikube-plan-');
   try {
     let image = session.archivePath;
