@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import { open, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { rename, rm, stat, writeFile } from 'node:fs/promises';
+import { hashFileRange } from '../acquire/hash-file.ts';
+import { UserError } from '../errors.ts';
 import { FILESYSTEM_MAP_MARK, type BlockMap, type MappedRange } from './block-map.ts';
 import { listNeededBlocks } from './list-needed-blocks.ts';
 import { formatBytes } from '../format-bytes.ts';
 
 const BLOCK_SIZE = 4096;
-const READ_SIZE = 4 * 1024 * 1024;
 
 // bmaptool's `.bmap` (2.0, sha256 per range) of the blocks the image's filesystems need, metadata and zeros
 // included, so flashers skip only free space and a reused card reads back as the image.
@@ -13,24 +14,12 @@ export async function writeBmap(imagePath: string, bmapPath: string): Promise<Bl
   const imageSize = (await stat(imagePath)).size;
   const blocks = await listNeededBlocks(imagePath, BLOCK_SIZE);
   const ranges: MappedRange[] = [];
-  const handle = await open(imagePath, 'r');
-  try {
-    const buffer = Buffer.allocUnsafe(READ_SIZE);
-    for (const [first, last] of blocks) {
-      const start = first * BLOCK_SIZE;
-      const end = Math.min((last + 1) * BLOCK_SIZE, imageSize);
-      const hash = createHash('sha256');
-      for (let offset = start; offset < end;) {
-        const { bytesRead } = await handle.read(buffer, 0, Math.min(READ_SIZE, end - offset), offset);
-        if (bytesRead === 0) throw new Error(`${imagePath} shrank while its block map was being made`);
-        hash.update(buffer.subarray(0, bytesRead));
-        offset += bytesRead;
-      }
-      ranges.push({ start, end, checksum: hash.digest('hex') });
-    }
-  } finally {
-    await handle.close();
+  for (const [first, last] of blocks) {
+    const start = first * BLOCK_SIZE;
+    const end = Math.min((last + 1) * BLOCK_SIZE, imageSize);
+    ranges.push({ start, end, checksum: await hashFileRange(imagePath, start, end) });
   }
+  if ((await stat(imagePath)).size !== imageSize) throw new UserError(`${imagePath} changed size while its block map was being made`, 'let whatever is writing the image finish, then run pikube again');
   const map: BlockMap = { imageSize, blockSize: BLOCK_SIZE, checksumType: 'sha256', ranges, fromFilesystems: true };
   const temporary = `${bmapPath}.partial`;
   try {
