@@ -5,10 +5,9 @@ import { resolveCacheDir } from '../acquire/cache-dir.ts';
 import { UserError } from '../errors.ts';
 import { runSignal } from '../interrupt.ts';
 import { log } from '../log.ts';
-import { writeImageTarball } from '../registry/image-tarball.ts';
 import { parsePlatform } from '../registry/platform.ts';
 import { formatBytes } from '../format-bytes.ts';
-import { pullImage } from '../registry/pull-image.ts';
+import { pullToTarball } from '../registry/pull-to-tarball.ts';
 import { COMMAND_SUMMARIES } from './command-table.ts';
 
 interface PullCommandOptions {
@@ -34,14 +33,13 @@ export function registerPullCommand(program: Command): void {
       const output = resolve(options.output);
       const outputDir = await stat(dirname(output)).catch(() => undefined);
       if (!outputDir?.isDirectory()) throw new UserError(`the directory ${dirname(output)} does not exist`, 'create it first, or choose another -o FILE.tar');
-      const pulled = await pullImage(ref, {
+      const { written } = await pullToTarball(ref, output, {
         platform: parsePlatform(options.platform),
         cacheDir: resolveCacheDir(options.cache),
         ...(options.registryMirror ? { registryMirror: options.registryMirror } : {}),
         offline: Boolean(options.offline),
         signal: runSignal,
       });
-      const written = await writeImageTarball(pulled, output, { signal: runSignal });
       log.info(`wrote ${written.path} (${formatBytes(written.size)})`);
       process.stdout.write(`${written.path}\n`);
     });
