@@ -12,7 +12,9 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 
 test('npm pack makes a package that installs globally and runs from any folder, finding its overlay and catalogs', async (t) => {
   const work = await makeTempDir(t);
-  const packed = await execa('npm', ['pack', '--pack-destination', work, '--json'], { cwd: root });
+  // --ignore-scripts: the tarball holds the dist/ that `npm test` built; packing's own clean rebuild (prepack) would
+  // empty dist/ under the other tests running the CLI at the same time.
+  const packed = await execa('npm', ['pack', '--ignore-scripts', '--pack-destination', work, '--json'], { cwd: root });
   const [{ filename, files }] = JSON.parse(packed.stdout) as [{ filename: string; files: { path: string; mode: number }[] }];
   const paths = files.map((file) => file.path);
   t.true(paths.includes('dist/cli.js') && paths.includes('dist/acquire/catalog.json'));
