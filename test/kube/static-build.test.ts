@@ -197,7 +197,7 @@ test('an arm64 Raspberry Pi OS-shaped base becomes an upstream Kubernetes node w
   t.regex(env, /^PIKUBE_PROFILE=static$/m);
   t.true(env.includes(`PIKUBE_PAUSE_IMAGE=${release.images.pause}\n`));
   t.regex(env, /^PIKUBE_IMAGE_DIR=\/var\/lib\/pikube\/images$/m);
-  t.regex(await read('/etc/systemd/system/pikube-firstboot.service'), /After=network-online\.target containerd\.service/);
+  t.regex(await read('/etc/systemd/system/pikube-firstboot.service'), /^After=sysinit\.target basic\.target network-online\.target containerd\.service$/m);
   t.regex(await readBootFile(output, '/cmdline.txt') ?? '', /cgroup_enable=memory/);
 
   const record = JSON.parse(await read('/etc/pikube/build.json')) as { inputs: Array<{ role: string; url?: string }> };
