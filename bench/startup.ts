@@ -45,7 +45,7 @@ try {
   }
   const ms = (s: number) => `${(s * 1000).toFixed(0)} ms`;
   console.log(`Load average at the end: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}; ${rounds} interleaved rounds, medians.\n`);
-  console.log(`| to the first action | pikube (compiled, lazy) |${baseline ? ' before (tsx at run time) |' : ''}`);
+  console.log(`| to the first action | pikube (compiled, lazy) |${baseline ? ' BASELINE_PIKUBE |' : ''}`);
   console.log(`|---|---|${baseline ? '---|' : ''}`);
   console.log(`| \`node -e 0\` (Node alone) | ${ms(median(node))} |${baseline ? ` ${ms(median(node))} |` : ''}`);
   for (const [i, c] of CASES.entries()) {
