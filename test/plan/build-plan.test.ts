@@ -3,32 +3,12 @@ import { parse } from 'yaml';
 import { recipeSchema } from '../../src/config/schema.ts';
 import { UserError } from '../../src/errors.ts';
 import { buildPlan, type PlanInputs } from '../../src/plan/build-plan.ts';
-import type { FileEntry, ImageFacts, PlanEntry } from '../../src/plan/types.ts';
+import type { FileEntry, PlanEntry } from '../../src/plan/types.ts';
+import { trixieFacts } from '../helpers/plan-facts.ts';
 import { TEST_SSH_KEY } from '../helpers/recipe.ts';
 
 // The plan is a pure function: these tests give it facts and inputs as plain data (no image, no tool, no disk) and
 // read the entries it returns, so they run in milliseconds.
-
-const partition = (number: number, start: number, size: number, type: string) => ({ number, start, size, type, partuuid: `5452574f-0${number}` });
-
-// A Raspberry Pi OS Trixie-shaped base: cloud-init on the boot partition, NetworkManager, timesyncd, cgroup v2.
-function trixieFacts(overrides: Partial<ImageFacts> = {}): ImageFacts {
-  const boot = partition(1, 8192, 1048576, 'c');
-  const root = partition(2, 1056768, 4194304, '83');
-  return {
-    path: '/bases/trixie.img', size: 2684354560,
-    table: { label: 'dos', id: '0x5452574f', sectorSize: 512, partitions: [boot, root] },
-    boot: { ...boot, freeBytes: 400 * 2 ** 20, label: 'bootfs' },
-    root: { ...root, freeBytes: 1024 * 2 ** 20, blockSize: 4096, freeInodes: 100000, label: 'rootfs', isLast: true },
-    architecture: 'arm64', osRelease: { ID: 'debian', VERSION_ID: '13', VERSION_CODENAME: 'trixie' },
-    users: { root: { uid: 0, gid: 0, home: '/root' }, pi: { uid: 1000, gid: 1000, home: '/home/pi' } },
-    groups: { root: 0, pi: 1000, sudo: 27 },
-    cloudInit: true, networkManager: true, cmdline: 'console=serial0,115200 root=PARTUUID=5452574f-02 rootwait',
-    bootMount: '/boot/firmware', swap: 'rpi-swap', fakeHwclock: { kind: 'absent' }, docker: false, rsaHostKey: false,
-    hypriot: false, cgroupV1: false, timesyncd: true, hostKeyRegeneration: true,
-    ...overrides,
-  };
-}
 
 // pikube's keep-host-keys script as gathering hands it over (read and hashed): the plan only names it.
 const KEEP_HOST_KEYS = { hostPath: '/pikube/overlay/identity/keep-host-keys.sh', size: 700, mode: 0o755, sha256: 'e'.repeat(64) };

@@ -9,7 +9,8 @@ import { FIRSTBOOT_RECORDS, LOGIN_RELEASE_DIR, planFirstBoot } from '../../src/k
 import { PIN_MARK, planServerPin } from '../../src/kube/k3s/pin-server.ts';
 import { planPodRoutes, POD_ROUTES_FILE, POD_ROUTES_SCRIPT } from '../../src/kube/static/pod-routes.ts';
 import { planIdentity } from '../../src/plan/identity-entries.ts';
-import type { ImageFacts, PlanEntry } from '../../src/plan/types.ts';
+import type { PlanEntry } from '../../src/plan/types.ts';
+import { bookwormFacts } from '../helpers/plan-facts.ts';
 
 // pikube's shell scripts are real files under overlay/: each one is checked as a shell script, each is placed by
 // some plan byte for byte (no orphan, nothing still written from a string; the login probe, which boot-test runs
@@ -36,25 +37,6 @@ test('every overlay script passes shellcheck, sh -n and its own shell\'s -n, and
     t.is((await stat(path)).mode & 0o777, 0o755, `${file} is executable in the package`);
   }
 });
-
-const partition = (number: number, start: number, size: number, type: string) => ({ number, start, size, type, partuuid: `5452574f-0${number}` });
-
-// A Bookworm-shaped base whose raspberrypi-sys-mods firstboot init remakes host keys.
-function bookwormFacts(): ImageFacts {
-  const boot = partition(1, 8192, 1048576, 'c');
-  const root = partition(2, 1056768, 4194304, '83');
-  return {
-    path: '/bases/bookworm.img', size: 2684354560,
-    table: { label: 'dos', id: '0x5452574f', sectorSize: 512, partitions: [boot, root] },
-    boot: { ...boot, freeBytes: 400 * 2 ** 20, label: 'bootfs' },
-    root: { ...root, freeBytes: 1024 * 2 ** 20, blockSize: 4096, freeInodes: 100000, label: 'rootfs', isLast: true },
-    architecture: 'arm64', osRelease: { ID: 'debian', VERSION_ID: '12', VERSION_CODENAME: 'bookworm' },
-    users: { root: { uid: 0, gid: 0, home: '/root' } }, groups: { root: 0 },
-    cloudInit: false, networkManager: true, cmdline: 'console=serial0,115200 root=PARTUUID=5452574f-02 rootwait init=/usr/lib/raspberrypi-sys-mods/firstboot',
-    bootMount: '/boot/firmware', swap: 'dphys-swapfile', fakeHwclock: { kind: 'absent' }, docker: false, rsaHostKey: false,
-    hypriot: false, cgroupV1: false, timesyncd: true, hostKeyRegeneration: true,
-  };
-}
 
 // Every plan generator that places one of pikube's scripts, each in the shape that places it.
 function planEveryScript(scripts: OverlayScripts): PlanEntry[] {
