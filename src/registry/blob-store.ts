@@ -24,17 +24,23 @@ export function partialBlobPath(cacheDir: string, digest: string): string {
   return join(cacheDir, 'tmp', `${digestHex(digest)}.partial`);
 }
 
-// True when the blob is cached with the expected size and its bytes are proven (hashed again when the file
-// changed since its last check); a damaged copy is removed, so the pull fetches it again. A hit marks the blob
-// used, so `cache prune --older-than` keeps layers that builds still use.
-export async function hasBlob(cacheDir: string, digest: string, size?: number, signal?: AbortSignal): Promise<boolean> {
+// Whether the blob is cached with the expected size and its bytes are proven (hashed again when the file changed
+// since its last check); a damaged copy is removed, so an online pull fetches it again and an offline one can say
+// why it is gone. A hit marks the blob used, so `cache prune --older-than` keeps layers that builds still use.
+export async function checkBlob(cacheDir: string, digest: string, size?: number, signal?: AbortSignal): Promise<'ok' | 'missing' | 'damaged'> {
   const found = await findBlob(cacheDir, digestHex(digest));
-  if (!found || (size !== undefined && found.size !== size)) return false;
+  if (!found || (size !== undefined && found.size !== size)) return 'missing';
   const checked = await verifyBlob(cacheDir, digestHex(digest), signal);
   if (checked.state === 'damaged') {
-    log.warn(`the cached blob ${digest} (${checked.path}) is damaged: it hashes to sha256:${checked.actual}; removed it, so it is pulled again`);
+    log.warn(`the cached blob ${digest} (${checked.path}) is damaged: it hashes to sha256:${checked.actual}; removed it`);
+    return 'damaged';
   }
-  return checked.state === 'ok';
+  return checked.state === 'ok' ? 'ok' : 'missing';
+}
+
+// checkBlob's answer as a yes or no, for a pull that fetches whatever is not proven.
+export async function hasBlob(cacheDir: string, digest: string, size?: number, signal?: AbortSignal): Promise<boolean> {
+  return (await checkBlob(cacheDir, digest, size, signal)) === 'ok';
 }
 
 // sha256:<hex> of some bytes.

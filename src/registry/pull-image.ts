@@ -2,7 +2,7 @@ import type { AcquireOptions } from '../acquire/acquire-options.ts';
 import { UserError } from '../errors.ts';
 import { throwIfInterrupted } from '../interrupt.ts';
 import { log } from '../log.ts';
-import { hasBlob, readBlob, writeBlob } from './blob-store.ts';
+import { checkBlob, hasBlob, readBlob, writeBlob } from './blob-store.ts';
 import { findCredentials } from './docker-credentials.ts';
 import { formatImageReference, parseImageReference, resolveEndpoint, runtimeImageName, type ImageReference } from './image-reference.ts';
 import { checkConfigPlatform, parseManifest, selectPlatformManifest, type Descriptor, type ImageManifest } from './manifest.ts';
@@ -48,11 +48,13 @@ export async function pullImage(ref: string, options: PullOptions): Promise<Pull
   const recorded = await readRefRecord(options.cacheDir, name, platform);
   if (options.offline || (reference.digest && recorded)) {
     const cached = recorded ? await loadCachedImage(reference, parsePlatform(recorded.imagePlatform), options.cacheDir, recorded.manifestDigest, recorded.manifestMediaType) : undefined;
-    if (cached) {
+    if (cached && 'manifest' in cached) {
       log.info(`${name} for ${formatPlatform(platform)}: all blobs cached (${recorded?.manifestDigest})`);
       return cached;
     }
     if (options.offline) {
+      const again = `pull it again online (pikube pull ${ref} --platform ${formatPlatform(platform)}) with the same cache, or drop --offline`;
+      if (cached?.damaged) throw new UserError(`${name} for ${formatPlatform(platform)} cannot be used offline: its blob ${cached.damaged} in the cache ${options.cacheDir} was damaged and has been removed`, again);
       throw new UserError(`${name} for ${formatPlatform(platform)} is not in the cache ${options.cacheDir}`, `pull it once online (pikube pull ${ref} --platform ${formatPlatform(platform)}) with the same cache, or drop --offline`);
     }
   }
@@ -117,13 +119,16 @@ async function fetchLayers(client: RegistryClient, layers: Descriptor[], options
 }
 
 // Rebuilds a pulled image from the cache alone, or undefined when any blob is missing.
-async function loadCachedImage(reference: ImageReference, platform: Platform, cacheDir: string, manifestDigest: string, mediaType: string): Promise<PulledImage | undefined> {
-  if (!(await hasBlob(cacheDir, manifestDigest))) return undefined;
+// The image from the cache alone, or the first blob that was damaged (and removed) when that is why it cannot be.
+async function loadCachedImage(reference: ImageReference, platform: Platform, cacheDir: string, manifestDigest: string, mediaType: string): Promise<PulledImage | { damaged?: string }> {
+  const manifestState = await checkBlob(cacheDir, manifestDigest);
+  if (manifestState !== 'ok') return manifestState === 'damaged' ? { damaged: manifestDigest } : {};
   const body = await readBlob(cacheDir, manifestDigest);
   const parsed = parseManifest(body, mediaType, formatImageReference(reference));
-  if (parsed.kind !== 'image') return undefined;
+  if (parsed.kind !== 'image') return {};
   for (const blob of [parsed.manifest.config, ...parsed.manifest.layers]) {
-    if (!(await hasBlob(cacheDir, blob.digest, blob.size))) return undefined;
+    const state = await checkBlob(cacheDir, blob.digest, blob.size);
+    if (state !== 'ok') return state === 'damaged' ? { damaged: blob.digest } : {};
   }
   return {
     name: runtimeImageName(reference),

@@ -3,7 +3,7 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import anyTest, { type TestFn } from 'ava';
 import { downloadToFile } from '../../src/acquire/http-download.ts';
-import { InterruptedError, ToolError } from '../../src/errors.ts';
+import { InterruptedError, ToolError, UserError } from '../../src/errors.ts';
 import { blobPath, hasBlob } from '../../src/registry/blob-store.ts';
 import { writeImageTarball } from '../../src/registry/image-tarball.ts';
 import { parsePlatform } from '../../src/registry/platform.ts';
@@ -189,4 +189,21 @@ test('a cached layer corrupted in place (same size) is proven bad by the next pu
   await pullImage(ref, options);
   t.is(gets(), 2);
   t.deepEqual(await readFile(blobPath(cacheDir, layer)), await readLayoutBlob(fixture.image.layoutDir, layer));
+});
+
+test('offline, a cached layer found damaged is removed and named as the reason, not reported as never pulled', async (t) => {
+  const { fixture } = t.context;
+  const cacheDir = await fixture.makeCacheDir();
+  const ref = `${fixture.open.host}/test/app:1`;
+  const options = { platform: parsePlatform('linux/arm64'), cacheDir, dockerConfigPath: fixture.noDockerConfig };
+  const pulled = await pullImage(ref, options);
+  const layer = pulled.layers[0]?.digest ?? '';
+  const bytes = await readFile(blobPath(cacheDir, layer));
+  bytes[10] = (bytes[10] ?? 0) ^ 0x01;
+  await writeFile(blobPath(cacheDir, layer), bytes);
+  const error = await t.throwsAsync(pullImage(ref, { ...options, offline: true }), { instanceOf: UserError });
+  t.is(error?.message, `${ref} for linux/arm64 cannot be used offline: its blob ${layer} in the cache ${cacheDir} was damaged and has been removed`);
+  t.regex((error as UserError).hint ?? '', /pull it again online/);
+  t.false(await hasBlob(cacheDir, layer));
+  t.truthy(await pullImage(ref, options), 'online, the same cache is mended by the next pull');
 });
