@@ -51,13 +51,20 @@ export function findClusterName(recipe: Recipe, recipePath: string): string {
   return recipe.cluster?.name ?? basename(recipePath, extname(recipePath));
 }
 
-// Writes the cards of a `cluster:` recipe into `output`. The cluster's secrets (CAs, tokens, each node's SSH host
-// keys) come from its kept secrets folder, or are made once and written there; every card is planned, and only a card whose plan
-// digest differs from the one cluster.json recorded (or that is missing) is written: the base is unpacked, what
-// those cards share written once, and each card is a sparse copy of that image (the last takes the image itself)
-// plus its own entries, checked and block-mapped. An unchanged card is linked from the earlier folder, byte for
-// byte. Cards get a .bmap (per-range SHA-256 of every byte that holds data) and no whole-image .sha256.
-export async function writeCluster(session: BuildSession, output: string, backend: ExtBackend, signal: AbortSignal, options: WriteClusterOptions = {}): Promise<BuiltCluster> {
+// What a cluster build starts from, and what `pikube plan` compares with: the recipe's nodes, the secrets folder and the
+// secrets it keeps, and the record of the cards DIR holds; refused when they cannot belong together.
+export interface ClusterState {
+  nodes: ReturnType<typeof listClusterNodes>;
+  name: string;
+  distribution: 'k3s' | 'static';
+  secretsDir: string;
+  secretsInOutput: boolean;
+  previous: ClusterManifest | undefined;
+  kept: ClusterSecrets | undefined;
+}
+
+// Reads (never writes) the cluster's kept secrets and DIR's cluster.json, with the checks a build makes before it starts.
+export async function readClusterState(session: BuildSession, output: string, options: WriteClusterOptions = {}): Promise<ClusterState> {
   const { recipe, directory, path: recipePath } = session.loaded;
   const nodes = listClusterNodes(recipe);
   const name = findClusterName(recipe, recipePath);
@@ -85,6 +92,17 @@ export async function writeCluster(session: BuildSession, output: string, backen
     throw new UserError(`${output} holds the cards of another cluster than the secrets folder ${secretsDir} (cluster id ${previous.cluster.id}, not ${kept.id})`,
       'point --secrets at the secrets folder of the cluster in that folder, or choose a new -o DIR for this one');
   }
+  return { nodes, name, distribution, secretsDir, secretsInOutput, previous, kept };
+}
+
+// Writes the cards of a `cluster:` recipe into `output`. The cluster's secrets (CAs, tokens, each node's SSH host
+// keys) come from its kept secrets folder, or are made once and written there; every card is planned, and only a card whose plan
+// digest differs from the one cluster.json recorded (or that is missing) is written: the base is unpacked, what
+// those cards share written once, and each card is a sparse copy of that image (the last takes the image itself)
+// plus its own entries, checked and block-mapped. An unchanged card is linked from the earlier folder, byte for
+// byte. Cards get a .bmap (per-range SHA-256 of every byte that holds data) and no whole-image .sha256.
+export async function writeCluster(session: BuildSession, output: string, backend: ExtBackend, signal: AbortSignal, options: WriteClusterOptions = {}): Promise<BuiltCluster> {
+  const { nodes, name, distribution, secretsDir, secretsInOutput, previous, kept } = await readClusterState(session, output, options);
   const secrets: ClusterSecrets = kept ?? makeClusterSecrets(name, distribution, new Date(session.clock.epochSeconds * 1000));
   const built = await withClusterOutput(output, async ({ out, scratch }) => {
     const keyDir = (hostname: string) => join(scratch, 'identity', hostname);
@@ -160,11 +178,11 @@ export async function writeCluster(session: BuildSession, output: string, backen
   return { dir: output, name, ...built, kubeconfig: join(output, 'cluster.kubeconfig'), secrets: secretsDir, secretsCreated: !kept };
 }
 
-type Decision = { status: 'written' } | { status: 'skipped' } | { status: 'unchanged'; previous: ClusterCard } | { status: 'stale'; previous: ClusterCard };
+export type CardDecision = { status: 'written' } | { status: 'skipped' } | { status: 'unchanged'; previous: ClusterCard } | { status: 'stale'; previous: ClusterCard };
 
 // A card is kept when the earlier build recorded the same plan digest and its image and block map are still there
 // at the size recorded; --only writes only the cards it names (if they changed) and keeps the others as they are.
-async function decideCard(output: string, previous: ClusterManifest | undefined, hostname: string, digest: string, only: string[] | undefined): Promise<Decision> {
+export async function decideCard(output: string, previous: ClusterManifest | undefined, hostname: string, digest: string, only: string[] | undefined): Promise<CardDecision> {
   const record = previous?.nodes?.find((node) => node.hostname === hostname);
   const image = join(output, `${hostname}.img`);
   const present = record && (await stat(image).catch(() => undefined))?.size === record.size && (await stat(`${image}.bmap`).catch(() => undefined))?.isFile();

@@ -52,8 +52,21 @@ test('a k3s cluster lives on: an agent added to the recipe later gets the only n
   const sums = new Map<string, string>();
   for (const name of names) for (const file of [`${name}.img`, `${name}.img.bmap`]) sums.set(file, await fileSha(join(output, file)));
 
+  // pikube plan reads the kept secrets and cluster.json (never writing either): every card is unchanged.
+  const secretsSums = async () => Promise.all((await readdir(secrets, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map(async (e) => `${e.name} ${await fileSha(join(e.parentPath, e.name))}`));
+  const secretsBefore = await secretsSums();
+  const unchanged = await runCli(['plan', '-c', recipe, '-o', output, '--offline'], { env });
+  t.is(unchanged.exitCode, 0, unchanged.stderr);
+  t.deepEqual([...unchanged.stdout.matchAll(/^== (\S+) \((\w+)\): (.*)$/gm)].map((m) => [m[1], m[3]]), names.map((name) => [name, 'unchanged: a build keeps this card byte for byte']));
+  t.regex(unchanged.stdout, /\/etc\/ssh\/ssh_host_ed25519_key/, 'the plan shows the card\'s kept host keys');
+
   // A fourth Pi: one more node in the recipe.
   await writeRecipe(dir, recipeOf([...nodes, { hostname: 'pi-4', role: 'agent' }]));
+  const planned = await runCli(['plan', '-c', recipe, '-o', output, '--offline', '--json'], { env });
+  t.is(planned.exitCode, 0, planned.stderr);
+  t.deepEqual((JSON.parse(planned.stdout) as Array<{ hostname: string; build: string }>).map((c) => [c.hostname, c.build]), [['pi-1', 'keep'], ['pi-2', 'keep'], ['pi-3', 'keep'], ['pi-4', 'write']]);
+  t.deepEqual(await secretsSums(), secretsBefore, 'plan wrote nothing into the secrets folder');
+  t.deepEqual((await readJson(join(output, 'cluster.json'))).nodes.map((n) => n.hostname), names, 'nor into the cluster folder');
   const added = await runCli(['build', '-c', recipe, '-o', output, '--offline'], { env });
   t.is(added.exitCode, 0, added.stderr);
   t.regex(added.stderr, /card 1\/1: pi-4 \(agent\)/);
