@@ -1,4 +1,4 @@
-import { basename, extname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { formatBytes } from '../format-bytes.ts';
 import type { BuildSession } from '../gather/build-session.ts';
 import type { ExtBackend } from '../image/backend.ts';
@@ -6,6 +6,7 @@ import { runSignal } from '../interrupt.ts';
 import { log } from '../log.ts';
 import { checkBuildOutputs } from './load-build.ts';
 import { mergeAndReport, warnOnMdnsServer } from './report-kubeconfig.ts';
+import { resolveClusterFolder, writeCluster } from './write-cluster.ts';
 
 export interface ClusterBuildOptions {
   config: string;
@@ -21,9 +22,8 @@ export interface ClusterBuildOptions {
 // A `cluster:` recipe: the folder (-o) checked against the inputs, every new or changed card written (see
 // writeCluster), then what was built, kept or left out reported, with the order to flash the cards in.
 export async function buildCluster(session: BuildSession, options: ClusterBuildOptions, backend: ExtBackend): Promise<void> {
-  const output = resolve(options.output ?? basename(options.config, extname(options.config)));
+  const output = resolveClusterFolder(options);
   await checkBuildOutputs(session, [{ path: output, role: 'the cluster folder (-o)' }]);
-  const { writeCluster } = await import('./write-cluster.ts');
   const built = await writeCluster(session, output, backend, runSignal, { ...(options.only ? { only: options.only } : {}), ...(options.secrets ? { secrets: options.secrets } : {}) });
   for (const node of built.nodes) {
     const what = `${node.image} for ${node.hostname} (${node.role}, ${formatBytes(node.size)}, ${formatBytes(node.mappedBytes)} to write, block map ${node.bmap})`;

@@ -1,11 +1,10 @@
-import { basename, extname, resolve } from 'node:path';
 import type { BuildSession } from '../gather/build-session.ts';
 import { gatherBuild } from '../gather/gather-build.ts';
 import type { Plan } from '../plan/types.ts';
 import { digestCardPlan } from './card-digest.ts';
 import { planHostKeys, planNodeIdentity } from './node-identity.ts';
 import { planNode } from './plan-card.ts';
-import { decideCard, readClusterState } from './write-cluster.ts';
+import { decideCard, readClusterState, resolveClusterFolder } from './write-cluster.ts';
 
 export interface PlannedCard {
   hostname: string;
@@ -28,7 +27,7 @@ export interface ClusterPlanOptions {
 // cluster.json: says which cards a build would write and which it would keep. A card whose host keys do not exist
 // yet is planned without them (only `build` makes keys) and counts as one to write.
 export async function planCluster(session: BuildSession, image: string, work: string, options: ClusterPlanOptions): Promise<PlannedCard[]> {
-  const output = resolve(options.output ?? basename(options.config, extname(options.config)));
+  const output = resolveClusterFolder(options);
   const state = await readClusterState(session, output, { ...(options.only ? { only: options.only } : {}), ...(options.secrets ? { secrets: options.secrets } : {}) });
   const { kept } = state;
   const gathered = await gatherBuild(session, image, work, kept ? { seed: kept.seed, ...(kept.k3s ? { k3s: kept.k3s } : {}), ...(kept.static ? { static: kept.static } : {}) } : undefined);

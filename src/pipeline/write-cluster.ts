@@ -46,6 +46,11 @@ export interface WriteClusterOptions {
   secrets?: string;
 }
 
+// The cluster folder a build writes and a plan compares with: -o, else the recipe's file name in the working directory.
+export function resolveClusterFolder(options: { config: string; output?: string }): string {
+  return resolve(options.output ?? basename(options.config, extname(options.config)));
+}
+
 // The name a cluster goes by in its secrets folder and kubeconfig context: cluster.name, else the recipe's file name.
 export function findClusterName(recipe: Recipe, recipePath: string): string {
   return recipe.cluster?.name ?? basename(recipePath, extname(recipePath));

@@ -16,6 +16,13 @@ import { readLayoutBlob } from './helpers/test-image.ts';
 
 const test = anyTest as TestFn<{ fixture: RegistryFixture }>;
 
+// Damages a cached blob in place: one bit of one byte, the size unchanged.
+async function flipCachedByte(cacheDir: string, digest: string): Promise<void> {
+  const bytes = await readFile(blobPath(cacheDir, digest));
+  bytes[10] = (bytes[10] ?? 0) ^ 0x01;
+  await writeFile(blobPath(cacheDir, digest), bytes);
+}
+
 test.before(async (t) => {
   t.context.fixture = await startFixture({ token: true });
 });
@@ -42,9 +49,7 @@ test('a corrupted cached blob is caught when the tarball is written, discarded, 
   const options = { platform: parsePlatform('linux/arm/v7'), cacheDir, dockerConfigPath: fixture.noDockerConfig };
   const pulled = await pullImage(ref, options);
   const layer = pulled.layers[1]?.digest ?? '';
-  const bytes = await readFile(blobPath(cacheDir, layer));
-  bytes[10] = (bytes[10] ?? 0) ^ 0x01;
-  await writeFile(blobPath(cacheDir, layer), bytes);
+  await flipCachedByte(cacheDir, layer);
   const output = join(fixture.root, 'corrupt.tar');
   await t.throwsAsync(writeImageTarball(pulled, output), { instanceOf: ToolError, message: new RegExp(`^digest mismatch for ${layer}: the bytes from the cache`) });
   t.false(await hasBlob(cacheDir, layer));
@@ -183,9 +188,7 @@ test('a cached layer corrupted in place (same size) is proven bad by the next pu
   const gets = () => proxy.seen.filter((r) => r.path.endsWith(`/blobs/${layer}`)).length;
   await pullImage(ref, options);
   t.is(gets(), 1, 'an unchanged layer is not fetched again');
-  const bytes = await readFile(blobPath(cacheDir, layer));
-  bytes[10] = (bytes[10] ?? 0) ^ 0x01;
-  await writeFile(blobPath(cacheDir, layer), bytes);
+  await flipCachedByte(cacheDir, layer);
   await pullImage(ref, options);
   t.is(gets(), 2);
   t.deepEqual(await readFile(blobPath(cacheDir, layer)), await readLayoutBlob(fixture.image.layoutDir, layer));
@@ -198,9 +201,7 @@ test('offline, a cached layer found damaged is removed and named as the reason, 
   const options = { platform: parsePlatform('linux/arm64'), cacheDir, dockerConfigPath: fixture.noDockerConfig };
   const pulled = await pullImage(ref, options);
   const layer = pulled.layers[0]?.digest ?? '';
-  const bytes = await readFile(blobPath(cacheDir, layer));
-  bytes[10] = (bytes[10] ?? 0) ^ 0x01;
-  await writeFile(blobPath(cacheDir, layer), bytes);
+  await flipCachedByte(cacheDir, layer);
   const error = await t.throwsAsync(pullImage(ref, { ...options, offline: true }), { instanceOf: UserError });
   t.is(error?.message, `${ref} for linux/arm64 cannot be used offline: its blob ${layer} in the cache ${cacheDir} was damaged and has been removed`);
   t.regex((error as UserError).hint ?? '', /pull it again online/);
